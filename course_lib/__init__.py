@@ -1,0 +1,14 @@
+"""course_lib: verified implementations for *Optimization for Training Deep Models*.
+
+Modules (each named after what it teaches):
+
+* :mod:`course_lib.objectives` -- test surfaces with value, gradient, Hessian and minimizers;
+* :mod:`course_lib.optim` -- update rules and the ``torch.optim.Optimizer`` classes on them;
+* :mod:`course_lib.descent` -- run an update rule on a NumPy objective, get its trajectory;
+* :mod:`course_lib.plotting` and :mod:`course_lib.widgets` -- the book's figures and explorers;
+* :mod:`course_lib.data` and :mod:`course_lib.training` -- small real datasets and a loop;
+* :mod:`course_lib.numerics` -- numerically stable softmax and log-sum-exp;
+* :mod:`course_lib.landscape` -- filter-normalized loss-landscape slices.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,94 @@
+r"""Stochastic gradient descent with (heavy-ball or Nesterov) momentum, PyTorch's convention.
+
+The update, for gradient :math:`g_t` at :math:`\theta_{t-1}`, learning rate :math:`\eta`,
+momentum :math:`\mu`, dampening :math:`\tau` and weight decay :math:`\lambda`:
+
+.. math::
+
+    g_t &\leftarrow \pm\nabla f(\theta_{t-1}) + \lambda\,\theta_{t-1}
+          \qquad(\text{minus sign when maximizing})\\
+    b_t &\leftarrow \begin{cases} g_t & t = 1\\ \mu\, b_{t-1} + (1-\tau)\, g_t & t>1\end{cases}\\
+    d_t &\leftarrow \begin{cases} g_t + \mu\, b_t & \text{Nesterov}\\ b_t & \text{otherwise}\end{cases}\\
+    \theta_t &\leftarrow \theta_{t-1} - \eta\, d_t
+
+Conventions (they differ between sources; the book's appendix compares them):
+
+* **Undamped** by default (:math:`\tau=0`): :math:`b_t = \mu b_{t-1} + g_t`, so a constant
+  gradient :math:`g` gives steps approaching :math:`\eta g/(1-\mu)`. The *damped* (EMA) form
+  :math:`\mu b + (1-\mu) g` is ``dampening=momentum``.
+* The learning rate multiplies the buffer (:math:`\theta \leftarrow \theta - \eta b`), unlike
+  Sutskever et al. (2013), who fold it into the velocity (:math:`v \leftarrow \mu v - \eta g`,
+  :math:`\theta \leftarrow \theta + v`). The two agree for a constant learning rate.
+* The buffer starts at the first gradient (:math:`b_1 = g_1`), not at zero, so dampening is
+  not applied at the first step.
+* Nesterov momentum uses the "buffer form" :math:`\theta \leftarrow \theta - \eta(g + \mu b)`,
+  which is Sutskever et al.'s look-ahead method written in the shifted variable
+  :math:`p = \theta + \mu v` (Sutskever et al., 2013; see the momentum chapter).
+* Weight decay is coupled (an L2 term added to the gradient), as in ``torch.optim.SGD``.
+"""
+
+from __future__ import annotations
+
+from ..arrays import clone
+from .base import RuleOptimizer
+from .validation import check_lr, check_nonnegative
+
+__all__ = ["sgd", "check_sgd", "SGD"]
+
+
+def sgd(param, grad, state: dict, *, lr: float, momentum: float = 0.0, dampening: float = 0.0,
+        weight_decay: float = 0.0, nesterov: bool = False, maximize: bool = False) -> None:
+    r"""One SGD step on ``param``, in place (NumPy array or torch tensor).
+
+    Parameters
+    ----------
+    param : array of any shape, updated in place.
+    grad : array of the same shape, :math:`\nabla f(\theta_{t-1})`; not modified.
+    state : dict for this parameter; holds the momentum buffer ``"b"`` (:math:`b_t`, called
+        ``momentum_buffer`` in torch) once a step with ``momentum != 0`` has run.
+    lr, momentum, dampening, weight_decay, nesterov, maximize : as in ``torch.optim.SGD``.
+    """
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        g = g + weight_decay * param
+    if momentum != 0:
+        b = state.get("b")
+        if b is None:
+            b = state["b"] = clone(g)
+        else:
+            b *= momentum
+            b += (1 - dampening) * g
+        g = g + momentum * b if nesterov else b
+    param -= lr * g
+
+
+def check_sgd(lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
+              maximize=False) -> None:
+    """Raise ``ValueError`` (torch's wording) for invalid SGD hyperparameters."""
+    check_lr(lr)
+    check_nonnegative(momentum, "momentum")
+    check_nonnegative(weight_decay, "weight_decay")
+    if nesterov and (momentum <= 0 or dampening != 0):
+        raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+
+
+sgd.check = check_sgd
+
+
+class SGD(RuleOptimizer):
+    """``torch.optim.SGD`` re-implemented on the rule :func:`sgd`.
+
+    Same constructor, defaults (``lr=1e-3``), validation messages, param groups, closure and
+    state-dict behaviour as torch 2.13's class for the options ``lr``, ``momentum``,
+    ``dampening``, ``weight_decay``, ``nesterov`` and ``maximize``. The per-parameter state
+    holds ``"b"``, the momentum buffer.
+    """
+
+    rule = staticmethod(sgd)
+
+    def __init__(self, params, lr=1e-3, momentum: float = 0, dampening: float = 0,
+                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False):
+        check_sgd(lr, momentum, dampening, weight_decay, nesterov, maximize)
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
+                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
+        super().__init__(params, defaults)

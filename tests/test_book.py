@@ -1,0 +1,94 @@
+"""The book's structure: what every page and notebook must satisfy before it is executed.
+
+(nbval executes the notebooks and the book build renders them; these tests check the rules
+that execution cannot see.)
+"""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
+
+
+def toc_files():
+    files = [TOC["root"]]
+    for part in TOC.get("parts", []):
+        files += [chapter["file"] for chapter in part["chapters"]]
+    return files
+
+
+def numbered_chapters():
+    return [c["file"] for part in TOC["parts"] if part.get("numbered") for c in part["chapters"]]
+
+
+def load(path):
+    return json.loads(path.read_text())
+
+
+def test_every_toc_entry_exists_and_every_page_is_listed():
+    listed = toc_files()
+    for entry in listed:
+        assert any((ROOT / f"{entry}{ext}").exists() for ext in (".md", ".ipynb")), entry
+    pages = sorted(str(p.relative_to(ROOT).with_suffix(""))
+                   for p in (ROOT / "book").iterdir() if p.suffix in (".md", ".ipynb"))
+    assert sorted(listed) == pages
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_stored_without_outputs(path):
+    for cell in load(path)["cells"]:
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [], f"{path.name}: a cell has stored outputs"
+            assert cell["execution_count"] is None
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_first_code_cell_installs_course_lib_from_the_configured_repository(path):
+    code = [c for c in load(path)["cells"] if c["cell_type"] == "code"]
+    first = "".join(code[0]["source"])
+    assert "import course_lib" in first and "except ImportError" in first
+    url = re.search(r"git\+(\S+?)\"", first)
+    assert url, "the set-up cell must pip-install course_lib from a git URL"
+    assert url.group(1) == CONFIG["repository"]["url"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_uses_the_python3_kernel(path):
+    assert load(path)["metadata"]["kernelspec"]["name"] == "python3"
+
+
+@pytest.mark.parametrize("entry", numbered_chapters())
+def test_chapter_has_asserts_summary_and_exercises(entry):
+    cells = load(ROOT / f"{entry}.ipynb")["cells"]
+    markdown = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    assert re.search(r"^## Summary", markdown, re.M), "a chapter ends with a summary"
+    assert re.search(r"^## Exercises", markdown, re.M), "and with exercises"
+    assert ":::{exercise}" in markdown and ":::{solution}" in markdown
+    assert len(re.findall(r"^\s*assert\b", code, re.M)) >= 10, "claims are asserted in code"
+    assert re.search(r"default_rng\(\d+\)|set_seed\(\d+\)|manual_seed\(\d+\)", code), "seeded"
+
+
+def test_requirements_pin_exact_versions():
+    lines = [l.split("#")[0].strip() for l in (ROOT / "requirements.txt").read_text().splitlines()]
+    pins = [l for l in lines if l and not l.startswith("-e")]
+    assert pins and all(re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[\w.+]+", l) for l in pins), pins
+    assert "torch==2.13.0" in pins
+    assert "jupyter-book==1.0.4.post1" in pins
+
+
+def test_bibliography_keys_cited_in_the_book_exist():
+    bib = (ROOT / "book" / "references.bib").read_text()
+    keys = set(re.findall(r"@\w+\{([^,]+),", bib))
+    text = "".join(p.read_text() for p in (ROOT / "book").iterdir() if p.suffix in (".md", ".ipynb"))
+    cited = set()
+    for group in re.findall(r"\{cite(?::\w+)?\}`([^`]+)`", text):
+        cited.update(k.strip() for k in group.split(","))
+    assert cited <= keys, f"unknown citation keys: {sorted(cited - keys)}"

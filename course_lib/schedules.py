@@ -1,0 +1,731 @@
+r"""Learning-rate schedules as pure functions of the step, and the stateful rules around them.
+
+A *schedule* here is a function ``f(step) -> lr``: the learning rate :math:`\eta_t` used by the
+update at step :math:`t`. The factories below return such functions (small callable objects
+that also print their parameters). They follow **torch's step counting**: step ``0`` is the
+first update, and ``f(t)`` is the learning rate a ``torch.optim.lr_scheduler`` scheduler has set
+after ``t`` calls of ``scheduler.step()`` -- the usual loop being
+
+.. code-block:: python
+
+    for t in range(steps):
+        optimizer.step()        # uses eta_t
+        scheduler.step()        # moves to eta_{t+1}
+
+so ``f(t)`` equals ``optimizer.param_groups[0]["lr"]`` during the ``t``-th optimizer step. Whether
+"a step" is one minibatch or one epoch is the caller's choice, exactly as in torch.
+
+Torch's schedulers are mostly *recursive* (each ``step()`` multiplies the current ``lr`` of the
+group), while these are *closed forms* of ``t``. The two agree to rounding (tests check rtol
+``1e-12`` over 600 steps); the closed form is what the book derives and plots, and it cannot
+drift when something else changes ``group["lr"]``. :class:`ScheduledLR` drives any
+``torch.optim.Optimizer`` from these functions.
+
+Also here:
+
+* :class:`ReduceLROnPlateau` -- divide the learning rate when a monitored metric stops
+  improving (torch's rule, without an optimizer);
+* :class:`EarlyStopping` -- stop when a *validation* metric stops improving and return the
+  best parameters seen (GBC §7.8), not the last ones.
+
+Invalid arguments raise ``ValueError("Invalid <name>: <value> (expected ...)")``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import copy
+import math
+import numbers
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+__all__ = [
+    "Schedule",
+    "constant",
+    "step_decay",
+    "multistep_decay",
+    "exponential_decay",
+    "linear_decay",
+    "piecewise_linear",
+    "cyclic",
+    "cosine_annealing",
+    "cosine_warm_restarts",
+    "linear_warmup",
+    "ReduceLROnPlateau",
+    "EarlyStopping",
+    "ScheduledLR",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------------------------
+
+def _fmt(value) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _invalid(name: str, value, expected: str) -> ValueError:
+    return ValueError(f"Invalid {name}: {_fmt(value)} (expected {expected})")
+
+
+def _is_real(x) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
+def _check_nonnegative(value, name: str) -> None:
+    if not _is_real(value) or not math.isfinite(value) or value < 0:
+        raise _invalid(name, value, "a finite number >= 0")
+
+
+def _check_positive(value, name: str) -> None:
+    if not _is_real(value) or not math.isfinite(value) or value <= 0:
+        raise _invalid(name, value, "a finite number > 0")
+
+
+def _check_int(value, name: str, minimum: int) -> None:
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
+        what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise _invalid(name, value, what)
+
+
+def _check_choice(value, name: str, choices: Sequence[str]) -> None:
+    if value not in choices:
+        raise _invalid(name, value, "one of " + ", ".join(repr(c) for c in choices))
+
+
+# --------------------------------------------------------------------------------------------
+# The schedule object
+# --------------------------------------------------------------------------------------------
+
+class Schedule:
+    """A learning rate as a function of the step: ``schedule(t) -> float``.
+
+    Returned by the factories of this module; ``name`` and ``params`` record how it was made
+    (they are what ``repr`` shows, e.g. in a plot legend). Calling it with a negative step
+    raises ``ValueError``. Instances pickle (they hold a module-level function and numbers),
+    so a :class:`ScheduledLR` carrying one can be saved in a checkpoint.
+    """
+
+    def __init__(self, name: str, fn: Callable, **params):
+        self.name = name
+        self.params = params
+        self._fn = fn
+
+    def __call__(self, step) -> float:
+        if not _is_real(step) or not step >= 0:
+            raise _invalid("step", step, "a number >= 0")
+        return float(self._fn(step, **self.params))
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"{self.name}({args})"
+
+
+# --------------------------------------------------------------------------------------------
+# Factories
+# --------------------------------------------------------------------------------------------
+
+def _constant(t, lr):
+    return lr
+
+
+def constant(lr: float) -> Schedule:
+    r"""The constant schedule :math:`\eta_t = \eta`.
+
+    Torch equivalent: no scheduler (or ``LambdaLR(opt, lambda t: 1.0)``).
+    """
+    _check_nonnegative(lr, "lr")
+    return Schedule("constant", _constant, lr=lr)
+
+
+def _step_decay(t, lr, step_size, gamma):
+    return lr * gamma ** (t // step_size)
+
+
+def step_decay(lr: float, step_size: int, gamma: float = 0.1) -> Schedule:
+    r"""Step decay: multiply by :math:`\gamma` every ``step_size`` steps.
+
+    .. math:: \eta_t = \eta\,\gamma^{\lfloor t/s\rfloor}
+
+    Torch equivalent: ``StepLR(optimizer, step_size=s, gamma=gamma)`` with the optimizer's
+    ``lr`` :math:`=\eta`. Note the floor: the rate is constant on blocks of :math:`s` steps.
+    :math:`\eta\gamma^t` (decay at *every* step) is :func:`exponential_decay`, a different
+    schedule (ERRATA 7: with :math:`\gamma=0.1, s=10`, step decay gives :math:`10^{-3}\eta` at
+    :math:`t=30`, per-step decay :math:`10^{-30}\eta`).
+    """
+    _check_nonnegative(lr, "lr")
+    _check_int(step_size, "step_size", 1)
+    _check_positive(gamma, "gamma")
+    return Schedule("step_decay", _step_decay, lr=lr, step_size=step_size, gamma=gamma)
+
+
+def _multistep_decay(t, lr, milestones, gamma):
+    return lr * gamma ** bisect.bisect_right(milestones, t)
+
+
+def multistep_decay(lr: float, milestones: Sequence[int], gamma: float = 0.1) -> Schedule:
+    r"""Multiply by :math:`\gamma` at each milestone :math:`m_1 < m_2 < \dots`.
+
+    .. math:: \eta_t = \eta\,\gamma^{\,\#\{i:\ m_i \le t\}}
+
+    so the decay at :math:`m_i` is in effect *from* step :math:`m_i` on. Torch equivalent:
+    ``MultiStepLR(optimizer, milestones, gamma)``. Milestones must be strictly increasing
+    non-negative integers (torch asks for increasing milestones but does not check; a repeated
+    milestone there decays twice).
+    """
+    _check_nonnegative(lr, "lr")
+    ms = list(milestones)
+    if (not all(isinstance(m, numbers.Integral) and not isinstance(m, bool) and m >= 0
+                for m in ms) or any(b <= a for a, b in zip(ms, ms[1:]))):
+        raise _invalid("milestones", list(milestones),
+                       "strictly increasing non-negative integers")
+    _check_positive(gamma, "gamma")
+    return Schedule("multistep_decay", _multistep_decay, lr=lr, milestones=tuple(ms),
+                    gamma=gamma)
+
+
+def _exponential_decay(t, lr, gamma):
+    return lr * gamma ** t
+
+
+def exponential_decay(lr: float, gamma: float) -> Schedule:
+    r"""Exponential decay at every step.
+
+    .. math:: \eta_t = \eta\,\gamma^{t}
+
+    Torch equivalent: ``ExponentialLR(optimizer, gamma)``. :math:`\gamma > 1` (growth) is
+    allowed: it is the learning-rate range test.
+    """
+    _check_nonnegative(lr, "lr")
+    _check_positive(gamma, "gamma")
+    return Schedule("exponential_decay", _exponential_decay, lr=lr, gamma=gamma)
+
+
+def _linear_decay(t, lr, lr_end, total_steps):
+    if t >= total_steps:
+        return lr_end
+    return lr + (lr_end - lr) * t / total_steps
+
+
+def linear_decay(lr: float, lr_end: float, total_steps: int) -> Schedule:
+    r"""Linear interpolation from ``lr`` to ``lr_end`` over ``total_steps`` steps, then constant.
+
+    .. math:: \eta_t = \eta + (\eta_{\text{end}} - \eta)\,\frac{\min(t, \tau)}{\tau}
+
+    with :math:`\tau` = ``total_steps``. This is GBC's eq. (8.14),
+    :math:`\epsilon_k=(1-\alpha)\epsilon_0+\alpha\epsilon_\tau` with :math:`\alpha=k/\tau`, with
+    :math:`\epsilon_0` the rate at step 0. The constant tail means
+    :math:`\sum_k \eta_k^2 = \infty`: this schedule does *not* satisfy the Robbins--Monro
+    conditions (ERRATA 35; with 0.1 → 0.001, :math:`\tau=100`, :math:`\sum_{k=1}^K\eta_k^2` is
+    0.3326, 0.3416, 0.4316 at :math:`K=10^3, 10^4, 10^5`).
+
+    Torch equivalent (for ``lr > 0`` and ``lr_end <= lr``): ``LinearLR(optimizer,
+    start_factor=1.0, end_factor=lr_end / lr, total_iters=total_steps)``.
+    """
+    _check_nonnegative(lr, "lr")
+    _check_nonnegative(lr_end, "lr_end")
+    _check_int(total_steps, "total_steps", 1)
+    return Schedule("linear_decay", _linear_decay, lr=lr, lr_end=lr_end,
+                    total_steps=total_steps)
+
+
+def _piecewise_linear(t, steps, lrs):
+    if t <= steps[0]:
+        return lrs[0]
+    if t >= steps[-1]:
+        return lrs[-1]
+    i = bisect.bisect_right(steps, t)          # steps[i-1] <= t < steps[i]
+    s0, s1, l0, l1 = steps[i - 1], steps[i], lrs[i - 1], lrs[i]
+    return l0 + (l1 - l0) * (t - s0) / (s1 - s0)
+
+
+def piecewise_linear(points: Sequence[tuple[float, float]]) -> Schedule:
+    r"""Linear interpolation through the points :math:`(s_i, \eta_i)`, constant outside them.
+
+    .. math::
+        \eta_t = \begin{cases} \eta_1 & t \le s_1\\
+        \eta_i + (\eta_{i+1}-\eta_i)\,\dfrac{t-s_i}{s_{i+1}-s_i} & s_i \le t < s_{i+1}\\
+        \eta_n & t \ge s_n \end{cases}
+
+    (``numpy.interp``'s convention). ``points`` is a list of ``(step, lr)`` with strictly
+    increasing steps. Warm-up then decay, "constant, linear, constant" (the seed document's
+    piecewise schedule is ``[(20, 1.0), (80, 0.01)]``) and one-cycle shapes are all of this form.
+    Torch equivalent: ``LambdaLR`` with this function divided by the initial rate, or
+    ``SequentialLR`` of ``LinearLR`` pieces.
+    """
+    pts = [tuple(p) for p in points]
+    if not pts or not all(len(p) == 2 for p in pts):
+        raise _invalid("points", points, "a non-empty list of (step, lr) pairs")
+    steps = tuple(p[0] for p in pts)
+    lrs = tuple(p[1] for p in pts)
+    if (not all(_is_real(s) and math.isfinite(s) for s in steps)
+            or any(b <= a for a, b in zip(steps, steps[1:]))):
+        raise _invalid("points", points, "strictly increasing finite steps")
+    for lr in lrs:
+        if not _is_real(lr) or not math.isfinite(lr) or lr < 0:
+            raise _invalid("points", points, "learning rates that are finite numbers >= 0")
+    return Schedule("piecewise_linear", _piecewise_linear, steps=steps, lrs=lrs)
+
+
+def _cyclic(t, base_lr, max_lr, step_size_up, step_size_down, mode, gamma):
+    # Written as torch.optim.lr_scheduler.CyclicLR.get_lr computes it.
+    total = float(step_size_up + step_size_down)
+    ratio = step_size_up / total
+    cycle = math.floor(1 + t / total)
+    x = 1.0 + t / total - cycle
+    height = x / ratio if x <= ratio else (x - 1) / (ratio - 1)
+    if mode == "triangular":
+        scale = 1.0
+    elif mode == "triangular2":
+        scale = 1 / (2.0 ** (cycle - 1))
+    else:  # exp_range
+        scale = gamma ** t
+    return base_lr + (max_lr - base_lr) * height * scale
+
+
+def cyclic(base_lr: float, max_lr: float, step_size_up: int, step_size_down: int | None = None,
+           mode: str = "triangular", gamma: float = 1.0) -> Schedule:
+    r"""Smith's cyclical learning rate (CLR): a triangle wave between ``base_lr`` and ``max_lr``.
+
+    With :math:`u` = ``step_size_up``, :math:`d` = ``step_size_down`` (default :math:`u`),
+    period :math:`L=u+d`, cycle number :math:`c=\lfloor 1+t/L\rfloor` (from 1) and position
+    :math:`x = 1 + t/L - c\in[0,1)` in the cycle,
+
+    .. math::
+        h_t = \begin{cases} x\,L/u & x \le u/L \quad(\text{rising})\\
+                             (1-x)\,L/d & \text{otherwise}\quad(\text{falling})\end{cases}
+        \qquad
+        \eta_t = \eta_{\text{base}} + (\eta_{\max}-\eta_{\text{base}})\,h_t\,\sigma_t
+
+    with the amplitude scale :math:`\sigma_t = 1` (``"triangular"``),
+    :math:`2^{-(c-1)}` (``"triangular2"``: halved every cycle) or :math:`\gamma^t`
+    (``"exp_range"``). For :math:`u=d=s` this is Smith's
+    :math:`\eta_b + (\eta_{\max}-\eta_b)\max(0, 1-|t/s-2c+1|)`. Step 0 is at ``base_lr``; the
+    first peak is at :math:`t=u` (``max_lr`` itself, except in ``"exp_range"`` mode, where it is
+    scaled by :math:`\gamma^u`).
+
+    Torch equivalent: ``CyclicLR(optimizer, base_lr, max_lr, step_size_up, step_size_down,
+    mode, gamma, cycle_momentum=False)``. Beware torch's default ``cycle_momentum=True``: it
+    also cycles the optimizer's momentum between 0.9 and 0.8 -- even for an SGD built with
+    ``momentum=0``, which silently becomes heavy-ball SGD.
+    A sawtooth that jumps back to the top each cycle (the seed document's "cyclic" code) is a
+    different schedule: a warm restart, see :func:`cosine_warm_restarts`.
+    """
+    _check_nonnegative(base_lr, "base_lr")
+    _check_nonnegative(max_lr, "max_lr")
+    _check_positive(step_size_up, "step_size_up")
+    if step_size_down is None:
+        step_size_down = step_size_up
+    _check_positive(step_size_down, "step_size_down")
+    _check_choice(mode, "mode", ("triangular", "triangular2", "exp_range"))
+    _check_positive(gamma, "gamma")
+    return Schedule("cyclic", _cyclic, base_lr=base_lr, max_lr=max_lr,
+                    step_size_up=step_size_up, step_size_down=step_size_down, mode=mode,
+                    gamma=gamma)
+
+
+def _cosine_annealing(t, lr_max, T_max, lr_min):
+    return lr_min + (lr_max - lr_min) * (1 + math.cos(math.pi * t / T_max)) / 2
+
+
+def cosine_annealing(lr_max: float, T_max: int, lr_min: float = 0.0) -> Schedule:
+    r"""Cosine annealing from ``lr_max`` (at :math:`t=0`) to ``lr_min`` (at :math:`t=T_{\max}`).
+
+    .. math:: \eta_t = \eta_{\min} + \tfrac12(\eta_{\max}-\eta_{\min})
+              \left(1+\cos\frac{\pi t}{T_{\max}}\right)
+
+    Torch equivalent: ``CosineAnnealingLR(optimizer, T_max, eta_min=lr_min)``. Torch computes
+    it *recursively*,
+    :math:`\eta_{t}=\eta_{\min}+(\eta_{t-1}-\eta_{\min})\frac{1+\cos(\pi t/T)}{1+\cos(\pi(t-1)/T)}`,
+    which telescopes to the closed form above; at :math:`t = T_{\max}+1 \pmod{2T_{\max}}`,
+    where the ratio would divide by zero, it adds
+    :math:`\tfrac12(\eta_{\max}-\eta_{\min})(1-\cos\frac{\pi}{T_{\max}})` instead, which is the
+    closed form's value there too. So the two agree at *every* step (to rounding: relative
+    difference below :math:`10^{-12}` over 600 steps, checked for :math:`T_{\max}` from 7 to
+    600), and in particular **past** :math:`T_{\max}` the learning rate does not stay at
+    :math:`\eta_{\min}`: it climbs back along the cosine, reaching :math:`\eta_{\max}` at
+    :math:`2T_{\max}` (period :math:`2T_{\max}`). This function does the same. To anneal once
+    and then hold :math:`\eta_{\min}`, set :math:`T_{\max}` to the length of the run, or use
+    :func:`cosine_warm_restarts` for restarts that jump back up.
+
+    The recursion and the closed form part ways only if something else (another scheduler, or
+    the user) changes ``group["lr"]`` meanwhile: the recursion then carries the change along.
+    """
+    _check_nonnegative(lr_max, "lr_max")
+    _check_int(T_max, "T_max", 1)
+    _check_nonnegative(lr_min, "lr_min")
+    return Schedule("cosine_annealing", _cosine_annealing, lr_max=lr_max, T_max=T_max,
+                    lr_min=lr_min)
+
+
+def _cosine_warm_restarts(t, lr_max, T_0, T_mult, lr_min):
+    if T_mult == 1:
+        T_cur, T_i = t % T_0, T_0
+    else:  # integer arithmetic: log() would misplace a restart by rounding
+        T_cur, T_i = t, T_0
+        while T_cur >= T_i:
+            T_cur -= T_i
+            T_i *= T_mult
+    return lr_min + (lr_max - lr_min) * (1 + math.cos(math.pi * T_cur / T_i)) / 2
+
+
+def cosine_warm_restarts(lr_max: float, T_0: int, T_mult: int = 1,
+                         lr_min: float = 0.0) -> Schedule:
+    r"""SGDR: cosine annealing restarted every :math:`T_i` steps, :math:`T_i = T_0\,T_{\text{mult}}^i`.
+
+    .. math:: \eta_t = \eta_{\min} + \tfrac12(\eta_{\max}-\eta_{\min})
+              \left(1+\cos\frac{\pi T_{\text{cur}}}{T_i}\right)
+
+    where :math:`T_{\text{cur}}` counts the steps since the last restart: restarts happen at
+    :math:`t = T_0, T_0 + T_0T_{\text{mult}}, \dots`, where :math:`\eta` jumps back to
+    :math:`\eta_{\max}` (Loshchilov & Hutter, 2017). The last step of a cycle is
+    :math:`\eta_{\min}+\frac12(\eta_{\max}-\eta_{\min})(1+\cos(\pi(T_i-1)/T_i))`, just above
+    :math:`\eta_{\min}`, which is never reached exactly.
+
+    Torch equivalent: ``CosineAnnealingWarmRestarts(optimizer, T_0, T_mult, eta_min=lr_min)``
+    stepped without arguments (``T_0`` and ``T_mult`` are integers there too). The restart
+    times are found here with integer arithmetic; torch's ``step(epoch)`` path finds them with
+    a floating-point logarithm and can miss one (``T_0=1, T_mult=10``: ``step(111)`` gives
+    :math:`\eta_{\min}` instead of the restart's :math:`\eta_{\max}`, as
+    ``math.log(1000, 10) < 3``).
+    """
+    _check_nonnegative(lr_max, "lr_max")
+    _check_int(T_0, "T_0", 1)
+    _check_int(T_mult, "T_mult", 1)
+    _check_nonnegative(lr_min, "lr_min")
+    return Schedule("cosine_warm_restarts", _cosine_warm_restarts, lr_max=lr_max, T_0=T_0,
+                    T_mult=T_mult, lr_min=lr_min)
+
+
+def _linear_warmup(t, schedule, warmup_steps, start_factor, shift):
+    if t < warmup_steps:
+        factor = start_factor + (1.0 - start_factor) * t / warmup_steps
+        return (schedule(0) if shift else schedule(t)) * factor
+    return schedule(t - warmup_steps) if shift else schedule(t)
+
+
+def linear_warmup(schedule: Callable[[int], float], warmup_steps: int,
+                  start_factor: float = 0.0, *, shift: bool = True) -> Schedule:
+    r"""Prepend a linear warm-up of ``warmup_steps`` steps to ``schedule``.
+
+    With :math:`W` = ``warmup_steps``, :math:`\alpha_0` = ``start_factor`` and
+    :math:`\alpha_t = \alpha_0 + (1-\alpha_0)\,t/W`:
+
+    * ``shift=True`` (default) -- warm up to the schedule's first value, *then* run the
+      schedule from its step 0:
+
+      .. math:: \eta_t = \begin{cases} \alpha_t\,f(0) & t < W\\ f(t-W) & t\ge W\end{cases}
+
+      Torch equivalent: ``SequentialLR(optimizer, [LinearLR(optimizer, start_factor,
+      total_iters=W), scheduler], milestones=[W])``. This is the usual "warm-up then cosine"
+      recipe; the schedule's own clock (e.g. ``T_max``) starts after the warm-up.
+
+    * ``shift=False`` -- multiply the schedule by the ramp, on the schedule's own clock:
+
+      .. math:: \eta_t = \min(\alpha_t, 1)\, f(t)
+
+      Torch equivalent: ``ChainedScheduler([LinearLR(optimizer, start_factor, total_iters=W),
+      scheduler])`` for multiplicative torch schedulers (``StepLR``, ``ExponentialLR``, ...).
+
+    With a constant schedule both reduce to ``LinearLR(optimizer, start_factor,
+    total_iters=W)``. ``start_factor=0`` (the default, :math:`\eta_0=0`: the first update does
+    nothing) is allowed here; torch's ``LinearLR`` requires ``start_factor > 0``.
+    ``warmup_steps=0`` returns the schedule unchanged.
+    """
+    if not callable(schedule):
+        raise _invalid("schedule", schedule, "a callable step -> lr")
+    _check_int(warmup_steps, "warmup_steps", 0)
+    if not _is_real(start_factor) or not 0.0 <= start_factor <= 1.0:
+        raise _invalid("start_factor", start_factor, "a number in [0, 1]")
+    return Schedule("linear_warmup", _linear_warmup, schedule=schedule,
+                    warmup_steps=warmup_steps, start_factor=start_factor, shift=bool(shift))
+
+
+# --------------------------------------------------------------------------------------------
+# Stateful rules
+# --------------------------------------------------------------------------------------------
+
+class ReduceLROnPlateau:
+    r"""Multiply the learning rate by ``factor`` when a metric has stopped improving.
+
+    The rule of ``torch.optim.lr_scheduler.ReduceLROnPlateau``, as a plain object holding the
+    learning rate(s) instead of an optimizer, so it drives the numpy path too. Call
+    :meth:`step` once per evaluation with the monitored value (usually the validation loss);
+    it returns the learning rate to use from now on.
+
+    A value :math:`v` *improves* on the best so far, :math:`b`, when
+
+    ========  ====================================  ============================
+    mode      ``threshold_mode="rel"``              ``threshold_mode="abs"``
+    ========  ====================================  ============================
+    ``min``   :math:`v < b\,(1-\text{threshold})`   :math:`v < b-\text{threshold}`
+    ``max``   :math:`v > b\,(1+\text{threshold})`   :math:`v > b+\text{threshold}`
+    ========  ====================================  ============================
+
+    (the first value always improves). The relative threshold assumes a positive metric: for a
+    negative one (a log-likelihood, say) :math:`b(1-\text{threshold}) > b` in ``min`` mode, so
+    slightly *worse* values count as improvements -- torch behaves the same; use
+    ``threshold_mode="abs"`` there. Each step that does not improve increments
+    ``num_bad_epochs``; once it *exceeds* ``patience`` (so after ``patience + 1`` bad steps in
+    a row) each rate becomes :math:`\max(\eta\cdot\text{factor}, \eta_{\min})` -- unless that
+    changes it by no more than ``eps`` -- the counter restarts at 0, and for the next
+    ``cooldown`` steps bad steps are not counted. An improvement resets the counter.
+
+    Parameters
+    ----------
+    lr : the initial learning rate, or a list of them (one per param group).
+    mode, factor, patience, threshold, threshold_mode, cooldown, min_lr, eps : as in torch
+        (defaults 'min', 0.1, 10, 1e-4, 'rel', 0, 0, 1e-8); ``min_lr`` may be a list.
+
+    The object is also a schedule: ``plateau(t)`` returns the current rate (whatever ``t``),
+    so ``ScheduledLR(optimizer, plateau)`` applies it to a torch optimizer when
+    ``plateau.step(metric)`` is followed by ``scheduler.step()`` (for several param groups pass
+    ``[lambda t, i=i: plateau.lrs[i] for i in range(n_groups)]``).
+    """
+
+    def __init__(self, lr: float | Sequence[float] = 0.1, mode: str = "min",
+                 factor: float = 0.1, patience: int = 10, threshold: float = 1e-4,
+                 threshold_mode: str = "rel", cooldown: int = 0,
+                 min_lr: float | Sequence[float] = 0.0, eps: float = 1e-8):
+        lrs = list(lr) if isinstance(lr, (list, tuple)) else [lr]
+        for value in lrs:
+            _check_nonnegative(value, "lr")
+        _check_choice(mode, "mode", ("min", "max"))
+        if not _is_real(factor) or not 0.0 <= factor < 1.0:
+            raise _invalid("factor", factor, "a number in [0, 1)")
+        _check_int(patience, "patience", 0)
+        _check_nonnegative(threshold, "threshold")
+        _check_choice(threshold_mode, "threshold_mode", ("rel", "abs"))
+        _check_int(cooldown, "cooldown", 0)
+        min_lrs = list(min_lr) if isinstance(min_lr, (list, tuple)) else [min_lr] * len(lrs)
+        if len(min_lrs) != len(lrs):
+            raise _invalid("min_lr", min_lr, f"a number or a list of {len(lrs)} numbers")
+        for value in min_lrs:
+            _check_nonnegative(value, "min_lr")
+        _check_nonnegative(eps, "eps")
+        self._scalar = not isinstance(lr, (list, tuple))
+        self.lrs = [float(v) for v in lrs]
+        self.mode, self.factor, self.patience = mode, factor, patience
+        self.threshold, self.threshold_mode = threshold, threshold_mode
+        self.cooldown, self.min_lrs, self.eps = cooldown, [float(v) for v in min_lrs], eps
+        self.best = math.inf if mode == "min" else -math.inf
+        self.num_bad_epochs = 0
+        self.cooldown_counter = 0
+        self.last_epoch = 0
+        self.history: list[list[float]] = []  # the rates returned by each step
+
+    @property
+    def lr(self):
+        """The current learning rate (a list when constructed with a list)."""
+        return self.lrs[0] if self._scalar else list(self.lrs)
+
+    @property
+    def in_cooldown(self) -> bool:
+        return self.cooldown_counter > 0
+
+    def is_better(self, value: float, best: float) -> bool:
+        """Whether ``value`` improves on ``best`` by more than the threshold."""
+        if self.mode == "min":
+            ref = best * (1.0 - self.threshold) if self.threshold_mode == "rel" else best - self.threshold
+            return value < ref
+        ref = best * (1.0 + self.threshold) if self.threshold_mode == "rel" else best + self.threshold
+        return value > ref
+
+    def step(self, metric) -> float | list[float]:
+        """Record one value of the monitored metric; return the learning rate(s) to use next."""
+        current = float(metric)
+        self.last_epoch += 1
+        if self.is_better(current, self.best):
+            self.best = current
+            self.num_bad_epochs = 0
+        else:
+            self.num_bad_epochs += 1
+        if self.in_cooldown:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            for i, old in enumerate(self.lrs):
+                new = max(old * self.factor, self.min_lrs[i])
+                if old - new > self.eps:
+                    self.lrs[i] = new
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+        self.history.append(list(self.lrs))
+        return self.lr
+
+    def __call__(self, step=None) -> float:
+        """The current learning rate (of the first group); ``step`` is ignored."""
+        return self.lrs[0]
+
+    def __repr__(self) -> str:
+        return (f"ReduceLROnPlateau(lr={self.lr!r}, mode={self.mode!r}, factor={self.factor}, "
+                f"patience={self.patience}, best={self.best})")
+
+
+class EarlyStopping:
+    r"""Stop training when a *validation* metric has stopped improving; keep the best parameters.
+
+    Early stopping (GBC §7.8, Algorithm 7.1) monitors the error on held-out data -- not the
+    training loss, which usually keeps decreasing -- and returns the parameters of the best
+    evaluation, not the last ones (ERRATA 22). Call :meth:`step` after each evaluation:
+
+    .. code-block:: python
+
+        stopper = EarlyStopping(patience=5)
+        for epoch in range(max_epochs):
+            train_one_epoch(model)
+            if stopper.step(validation_loss(model), model):
+                break
+        stopper.restore(model)      # the parameters of stopper.best_step
+
+    A value :math:`v` improves on the best :math:`b` when :math:`v < b - \delta` (``mode="min"``)
+    or :math:`v > b + \delta` (``mode="max"``), :math:`\delta` = ``min_delta``; the first value
+    always improves, NaN never does. ``should_stop`` becomes true once ``patience`` consecutive
+    evaluations (at least one) have not improved, i.e. at evaluation ``best_step + patience``
+    (Keras' convention; ``patience=0`` stops at the first non-improvement). Note the
+    off-by-one with :class:`ReduceLROnPlateau`, which acts after ``patience + 1`` bad steps.
+
+    Parameters passed to :meth:`step` may be a ``torch.nn.Module`` (its ``state_dict()``,
+    buffers such as BatchNorm statistics included, is copied), a dict of arrays/tensors (e.g. a
+    state dict), a list/tuple of arrays/tensors (e.g. ``list(model.parameters())``), or a single
+    NumPy array/tensor. The copy is detached and owns its memory; :meth:`restore` writes it back
+    in place.
+
+    Attributes
+    ----------
+    best_value : the best metric so far (``inf``/``-inf`` before the first step).
+    best_step : index (from 0) of the :meth:`step` call that gave it (``None`` before).
+    best_params : the copy of the parameters at ``best_step`` (``None`` if none were given).
+    num_bad_steps : evaluations since the last improvement.
+    should_stop : whether ``num_bad_steps >= max(patience, 1)``.
+    history : the values seen.
+    """
+
+    def __init__(self, patience: int = 10, mode: str = "min", min_delta: float = 0.0):
+        _check_int(patience, "patience", 0)
+        _check_choice(mode, "mode", ("min", "max"))
+        _check_nonnegative(min_delta, "min_delta")
+        self.patience, self.mode, self.min_delta = patience, mode, min_delta
+        self.best_value = math.inf if mode == "min" else -math.inf
+        self.best_step: int | None = None
+        self.best_params = None
+        self.num_bad_steps = 0
+        self.history: list[float] = []
+
+    @property
+    def should_stop(self) -> bool:
+        return self.num_bad_steps > 0 and self.num_bad_steps >= self.patience
+
+    def is_better(self, value: float) -> bool:
+        if self.mode == "min":
+            return value < self.best_value - self.min_delta
+        return value > self.best_value + self.min_delta
+
+    def step(self, value, params=None) -> bool:
+        """Record one validation value (and the parameters it was measured at); return
+        :attr:`should_stop`."""
+        value = float(value)
+        if self.is_better(value):
+            self.best_value = value
+            self.best_step = len(self.history)
+            self.num_bad_steps = 0
+            if params is not None:
+                self.best_params = _snapshot(params)
+        else:
+            self.num_bad_steps += 1
+        self.history.append(value)
+        return self.should_stop
+
+    def restore(self, target):
+        """Copy the best parameters into ``target`` (same kind as given to :meth:`step`), in
+        place; return ``target``."""
+        if self.best_params is None:
+            raise RuntimeError("EarlyStopping.restore: no parameters were recorded by step()")
+        _copy_into(target, self.best_params)
+        return target
+
+
+def _snapshot(params):
+    """A detached, independent copy of a module's state dict / dict / list / array."""
+    if isinstance(params, torch.nn.Module):
+        return {k: v.detach().clone() for k, v in params.state_dict().items()}
+    if isinstance(params, torch.Tensor):
+        return params.detach().clone()
+    if isinstance(params, np.ndarray):
+        return params.copy()
+    if isinstance(params, dict):
+        return {k: _snapshot(v) for k, v in params.items()}
+    if isinstance(params, (list, tuple)):
+        return [_snapshot(v) for v in params]
+    return copy.deepcopy(params)
+
+
+@torch.no_grad()
+def _copy_into(target, saved):
+    if isinstance(target, torch.nn.Module):
+        target.load_state_dict(saved)
+    elif isinstance(target, torch.Tensor):
+        target.copy_(saved)
+    elif isinstance(target, np.ndarray):
+        np.copyto(target, saved)
+    elif isinstance(target, dict):
+        if set(target) != set(saved):
+            raise ValueError("EarlyStopping.restore: target's keys differ from the saved ones")
+        for k in target:
+            _copy_into(target[k], saved[k])
+    elif isinstance(target, (list, tuple)):
+        if len(target) != len(saved):
+            raise ValueError("EarlyStopping.restore: target's length differs from the saved one")
+        for t, s in zip(target, saved):
+            _copy_into(t, s)
+    else:
+        raise TypeError(f"EarlyStopping.restore cannot write into {type(target).__name__}; "
+                        "use best_params")
+
+
+# --------------------------------------------------------------------------------------------
+# The bridge to torch optimizers
+# --------------------------------------------------------------------------------------------
+
+class ScheduledLR(torch.optim.lr_scheduler.LRScheduler):
+    r"""Drive a ``torch.optim.Optimizer``'s learning rate from schedule functions.
+
+    ``ScheduledLR(optimizer, schedule)`` sets every param group's ``lr`` to ``schedule(t)``;
+    with a list of schedules (one per param group) each group follows its own. Use it like any
+    torch scheduler: at construction the rates are set to ``schedule(0)``, and each
+    ``step()`` (called *after* ``optimizer.step()``) moves to the next step, so the ``t``-th
+    optimizer step (from 0) uses ``schedule(t)``. ``get_last_lr()``, ``last_epoch``,
+    ``state_dict()`` and ``load_state_dict()`` are torch's.
+
+    Unlike ``LambdaLR``, whose function returns a *factor* of the initial rate, a schedule here
+    returns the rate itself; the ``lr`` given to the optimizer's constructor is overwritten.
+    The rates are set from the closed form at every step, so they do not accumulate rounding
+    and cannot drift.
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer,
+                 schedule: Callable[[int], float] | Sequence[Callable[[int], float]],
+                 last_epoch: int = -1):
+        n = len(optimizer.param_groups)
+        if isinstance(schedule, (list, tuple)):
+            if len(schedule) != n:
+                raise ValueError(f"Invalid schedule: list of {len(schedule)} schedules "
+                                 f"(expected one schedule or a list of {n}, one per param group)")
+            schedules = list(schedule)
+        else:
+            schedules = [schedule] * n
+        for s in schedules:
+            if not callable(s):
+                raise _invalid("schedule", s, "a callable step -> lr")
+        self.schedules = schedules
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        return [float(s(self.last_epoch)) for s in self.schedules]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        return self.get_lr()

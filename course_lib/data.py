@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Split", "load_digits_split", "minibatches"]
+__all__ = ["Split", "load_digits_split", "minibatches", "one_hot"]
 
 
 @dataclass
@@ -86,3 +86,21 @@ def minibatches(n: int, batch_size: int, rng: np.random.Generator, drop_last: bo
     stop = n - n % batch_size if drop_last else n
     for start in range(0, stop, batch_size):
         yield order[start:start + batch_size]
+
+
+def one_hot(y, n_classes: int, dtype=np.float64) -> np.ndarray:
+    """Rows of the identity: ``one_hot(y, C)[i, c] = 1`` if ``y[i] == c`` else 0.
+
+    ``y`` : integer labels, shape (N,), in ``range(n_classes)``; returns shape (N, n_classes)
+    (as ``torch.nn.functional.one_hot``, but floating point, ready for a squared-error loss).
+    """
+    y = np.asarray(y)
+    if y.ndim != 1 or y.dtype.kind not in "iu":
+        raise ValueError(f"one_hot expects a 1-D integer label array, got shape {y.shape} "
+                         f"and dtype {y.dtype}")
+    if y.size and (y.min() < 0 or y.max() >= n_classes):
+        raise ValueError(f"Class values must be in [0, {n_classes}), got range "
+                         f"[{y.min()}, {y.max()}]")
+    out = np.zeros((y.size, n_classes), dtype=dtype)
+    out[np.arange(y.size), y] = 1
+    return out

@@ -29,7 +29,8 @@ def logsumexp(z, axis: int = -1, keepdims: bool = False) -> np.ndarray:
 def log_softmax(z, axis: int = -1) -> np.ndarray:
     """:math:`z_i - \\operatorname{logsumexp}(z)`; finite for any finite logits."""
     z = np.asarray(z, dtype=float)
-    return z - logsumexp(z, axis=axis, keepdims=True)
+    shifted = z - np.max(z, axis=axis, keepdims=True)  # exact: no rounding of large logits
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
 def softmax(z, axis: int = -1) -> np.ndarray:

@@ -1,0 +1,39 @@
+r"""Small NumPy neural-network layers with hand-written forward and backward passes.
+
+The chapters on initialization, normalization and regularization derive each backward pass
+and check it with :mod:`course_lib.gradcheck` and against torch autograd; these are the
+checked versions. Conventions (details in :mod:`course_lib.nn.module`):
+
+* batches are ``(N, D)`` arrays, one example per row; float64 unless you choose otherwise;
+* ``forward(x)`` caches, ``backward(dout)`` returns ``dx`` and *overwrites* the parameter
+  gradients (``W``/``dW``, ``b``/``db``, ``gamma``/``dgamma``, ``beta``/``dbeta``);
+* :class:`Linear` stores ``W`` input-major, shape ``(in, out)`` (``y = x @ W + b``), the
+  transpose of ``torch.nn.Linear.weight``; ``from_torch``/``to_torch`` convert;
+* every module has a ``training`` flag and ``train()``/``eval()``;
+* :func:`step` applies any update rule of :mod:`course_lib.optim` to all parameters.
+
+Example::
+
+    model = nn.Sequential(nn.Linear(64, 128, rng), nn.ReLU(), nn.Linear(128, 10, rng))
+    loss_fn, states = nn.CrossEntropyLoss(), []
+    for idx in course_lib.data.minibatches(len(X), 32, rng):   # one epoch
+        loss = loss_fn(model(X[idx]), y[idx])
+        model.backward(loss_fn.backward())
+        nn.step(model, course_lib.optim.sgd, states, lr=0.1)
+"""
+
+from .layers import Dropout, Linear, ReLU, Sigmoid, Tanh
+from .losses import CrossEntropyLoss, MSELoss, mse_loss, softmax_cross_entropy
+from .module import (Module, NumpyOptimizer, Sequential, clip_grad_norm_, clip_grad_value_,
+                     step)
+from .normalization import (BatchNorm1d, LayerNorm, NormCache, batchnorm_backward,
+                            batchnorm_backward_three_terms, batchnorm_forward,
+                            layernorm_backward, layernorm_forward)
+
+__all__ = [
+    "Module", "Sequential", "step", "NumpyOptimizer", "clip_grad_norm_", "clip_grad_value_",
+    "Linear", "ReLU", "Tanh", "Sigmoid", "Dropout",
+    "BatchNorm1d", "LayerNorm", "NormCache", "batchnorm_forward", "batchnorm_backward",
+    "batchnorm_backward_three_terms", "layernorm_forward", "layernorm_backward",
+    "CrossEntropyLoss", "MSELoss", "softmax_cross_entropy", "mse_loss",
+]

@@ -1,0 +1,376 @@
+r"""Batch normalization and layer normalization: functional forms and layers.
+
+Both standardize :math:`x` of shape ``(N, D)`` and then apply a learnable per-feature gain
+:math:`\gamma` and shift :math:`\beta` (shape ``(D,)``):
+
+.. math:: \hat x = \frac{x-\mu}{\sqrt{\sigma^2+\varepsilon}},\qquad y = \gamma\hat x + \beta,
+
+with the *biased* variance :math:`\sigma^2 = \frac1K\sum(x-\mu)^2`. They differ in the axis:
+
+* **BatchNorm** (Ioffe & Szegedy 2015): statistics per feature :math:`j`, over the batch,
+  :math:`\mu_j = \frac1B\sum_i x_{ij}` (K = B = N). The batch mean of :math:`y_{\cdot j}` is
+  exactly :math:`\beta_j` -- it is set by :math:`\beta` alone, whatever :math:`xW` was
+  (ERRATA 31). BN standardizes only the first two moments; it does not make a unit normal
+  (ERRATA 9).
+* **LayerNorm** (Ba et al. 2016): statistics per example :math:`i`, over its features,
+  :math:`\mu_i = \frac1H\sum_j x_{ij}` (K = H = D), so it is the same in training and
+  evaluation and needs no running averages (ERRATA 11).
+
+Backward pass (:func:`batchnorm_backward`): with :math:`\delta_i = \partial L/\partial y_i`,
+
+.. math::
+
+    \frac{\partial L}{\partial\beta} = \sum_i \delta_i,\qquad
+    \frac{\partial L}{\partial\gamma} = \sum_i \delta_i\hat x_i,\qquad
+    \frac{\partial L}{\partial x_i} = \frac{\gamma}{B\sqrt{\sigma^2+\varepsilon}}
+      \Big[B\delta_i - \sum_k\delta_k - \hat x_i\sum_k\delta_k\hat x_k\Big],
+
+the compact form of the three-term chain rule through :math:`\hat x_i`, :math:`\sigma^2` and
+:math:`\mu` (:func:`batchnorm_backward_three_terms`). Both parameter gradients are sums over
+the batch (ERRATA 10). LayerNorm's backward is the same formula with the roles of the axes
+exchanged.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .module import Module
+
+__all__ = [
+    "NormCache",
+    "batchnorm_forward",
+    "batchnorm_backward",
+    "batchnorm_backward_three_terms",
+    "layernorm_forward",
+    "layernorm_backward",
+    "BatchNorm1d",
+    "LayerNorm",
+]
+
+
+class NormCache(NamedTuple):
+    """What the backward passes need. Shapes for BatchNorm (LayerNorm: ``mu``, ``var``,
+    ``std`` are (N, 1)).
+
+    x : (N, D) input; xhat : (N, D) normalized input; mu, var : (1, D) batch mean and
+    biased variance; std : (1, D) :math:`\\sqrt{\\sigma^2+\\varepsilon}`; gamma : (D,);
+    eps : float.
+    """
+
+    x: np.ndarray
+    xhat: np.ndarray
+    mu: np.ndarray
+    var: np.ndarray
+    std: np.ndarray
+    gamma: np.ndarray
+    eps: float
+
+
+def _check_norm_args(x, gamma, beta, name):
+    x = np.asarray(x)
+    if x.ndim != 2:
+        raise ValueError(f"{name} expects x of shape (N, D), got shape {x.shape}")
+    D = x.shape[1]
+    gamma, beta = np.asarray(gamma), np.asarray(beta)
+    if gamma.shape != (D,):
+        raise ValueError(f"{name}: gamma must have shape ({D},), got {gamma.shape}")
+    if beta.shape != (D,):
+        raise ValueError(f"{name}: beta must have shape ({D},), got {beta.shape}")
+    return x, gamma, beta
+
+
+def _check_batch(x):
+    if x.shape[0] < 2:
+        raise ValueError("Expected more than 1 value per channel when training, got input "
+                         f"size {x.shape}")
+
+
+def batchnorm_forward(x, gamma, beta, eps: float = 1e-5):
+    r"""Training-mode batch normalization of ``x`` (N, D) with the batch's mean and *biased*
+    variance; returns ``(out, cache)``, ``out`` of shape (N, D), ``cache`` a
+    :class:`NormCache`. Raises ``ValueError`` for a batch of one (its variance is 0 and its
+    output would be ``beta`` whatever ``x`` is), as torch does."""
+    x, gamma, beta = _check_norm_args(x, gamma, beta, "batchnorm_forward")
+    _check_batch(x)
+    mu = x.mean(axis=0, keepdims=True)
+    xc = x - mu
+    var = np.mean(xc * xc, axis=0, keepdims=True)
+    std = np.sqrt(var + eps)
+    xhat = xc / std
+    return gamma * xhat + beta, NormCache(x, xhat, mu, var, std, gamma, eps)
+
+
+def batchnorm_backward(dout, cache: NormCache):
+    r"""Backward of :func:`batchnorm_forward`: ``(dx, dgamma, dbeta)`` in the compact form
+
+    .. math:: \frac{\partial L}{\partial x} = \frac{\gamma}{B\sqrt{\sigma^2+\varepsilon}}
+       \Big[B\,\delta - \textstyle\sum_i\delta_i - \hat x\sum_i\delta_i\hat x_i\Big],
+
+    where the two sums are ``dbeta`` and ``dgamma``. ``dout`` (N, D) is
+    :math:`\delta=\partial L/\partial y`."""
+    xhat, std, gamma = cache.xhat, cache.std, cache.gamma
+    B = xhat.shape[0]
+    dbeta = dout.sum(axis=0)
+    dgamma = np.sum(dout * xhat, axis=0)
+    dx = (gamma / (B * std)) * (B * dout - dbeta - xhat * dgamma)
+    return dx, dgamma, dbeta
+
+
+def batchnorm_backward_three_terms(dout, cache: NormCache):
+    r"""The same gradients by the step-by-step chain rule of Ioffe & Szegedy (2015, §3):
+
+    .. math::
+
+        \frac{\partial L}{\partial\hat x_i} &= \delta_i\gamma,\\
+        \frac{\partial L}{\partial\sigma^2} &= \sum_i\frac{\partial L}{\partial\hat x_i}
+            (x_i-\mu)\cdot\Big(-\tfrac12\Big)(\sigma^2+\varepsilon)^{-3/2},\\
+        \frac{\partial L}{\partial\mu} &= -\sum_i\frac{\partial L}{\partial\hat x_i}
+            \frac{1}{\sqrt{\sigma^2+\varepsilon}}
+            + \frac{\partial L}{\partial\sigma^2}\,\frac{-2}{B}\sum_i(x_i-\mu),\\
+        \frac{\partial L}{\partial x_i} &= \underbrace{\frac{\partial L}{\partial\hat x_i}
+            \frac{1}{\sqrt{\sigma^2+\varepsilon}}}_{\text{through }\hat x_i}
+          + \underbrace{\frac{\partial L}{\partial\sigma^2}
+            \frac{2(x_i-\mu)}{B}}_{\text{through }\sigma^2}
+          + \underbrace{\frac{\partial L}{\partial\mu}\frac1B}_{\text{through }\mu}.
+
+    Returns ``(dx, dgamma, dbeta)``; equal to :func:`batchnorm_backward` up to rounding.
+    """
+    x, xhat, mu, var, std, gamma, eps = cache
+    B = x.shape[0]
+    xc = x - mu
+    dxhat = dout * gamma
+    dvar = np.sum(dxhat * xc, axis=0) * -0.5 * (var + eps) ** -1.5
+    dmu = -np.sum(dxhat, axis=0) / std + dvar * (-2.0 / B) * np.sum(xc, axis=0)
+    dx = dxhat / std + dvar * 2.0 * xc / B + dmu / B
+    return dx, np.sum(dout * xhat, axis=0), dout.sum(axis=0)
+
+
+def layernorm_forward(x, gamma, beta, eps: float = 1e-5):
+    r"""Layer normalization of each row of ``x`` (N, D) over its D features (biased
+    variance, as ``torch.nn.LayerNorm``); ``gamma``, ``beta`` of shape (D,). Returns
+    ``(out, cache)``."""
+    x, gamma, beta = _check_norm_args(x, gamma, beta, "layernorm_forward")
+    mu = x.mean(axis=1, keepdims=True)
+    xc = x - mu
+    var = np.mean(xc * xc, axis=1, keepdims=True)
+    std = np.sqrt(var + eps)
+    xhat = xc / std
+    return gamma * xhat + beta, NormCache(x, xhat, mu, var, std, gamma, eps)
+
+
+def layernorm_backward(dout, cache: NormCache):
+    r"""Backward of :func:`layernorm_forward`: ``(dx, dgamma, dbeta)``. With
+    :math:`g = \delta\odot\gamma` (the gradient w.r.t. :math:`\hat x`), per row,
+
+    .. math:: \frac{\partial L}{\partial x} = \frac{1}{H\sqrt{\sigma^2+\varepsilon}}
+       \Big[H g - \textstyle\sum_j g_j - \hat x\sum_j g_j\hat x_j\Big];
+
+    :math:`\partial L/\partial\gamma = \sum_i\delta_i\odot\hat x_i`,
+    :math:`\partial L/\partial\beta = \sum_i\delta_i` (sums over the batch)."""
+    xhat, std, gamma = cache.xhat, cache.std, cache.gamma
+    H = xhat.shape[1]
+    g = dout * gamma
+    dx = (H * g - g.sum(axis=1, keepdims=True)
+          - xhat * np.sum(g * xhat, axis=1, keepdims=True)) / (H * std)
+    return dx, np.sum(dout * xhat, axis=0), dout.sum(axis=0)
+
+
+class BatchNorm1d(Module):
+    r"""Batch normalization of ``(N, num_features)`` inputs, following ``torch.nn.BatchNorm1d``.
+
+    * **Training** (``training=True``): normalize with the batch mean and biased variance
+      (:func:`batchnorm_forward`) and update the running statistics with torch's momentum
+      convention, the *unbiased* batch variance :math:`s^2 = \frac{B}{B-1}\sigma^2_B`:
+
+      .. math:: \hat\mu \leftarrow (1-m)\,\hat\mu + m\,\mu_B,\qquad
+                \hat\sigma^2 \leftarrow (1-m)\,\hat\sigma^2 + m\,s^2 .
+
+      ``momentum`` :math:`m` = 0.1 weighs the *new* batch. Keras/TensorFlow's
+      ``momentum=0.99`` weighs the *old* average: it is torch's ``momentum=0.01``.
+      ``momentum=None`` uses the cumulative average, :math:`m = 1/t` at the t-th batch.
+      A batch of one raises ``ValueError`` (torch's message).
+    * **Evaluation**: normalize with ``running_mean`` and ``running_var`` (start: 0 and 1),
+      which turns BN into a fixed affine map.
+
+    The B/(B−1) factor makes :math:`\hat\sigma^2` an unbiased estimate of the population
+    variance: :math:`\mathbb E[\sigma^2_B] = \frac{B-1}{B}\sigma^2`.
+
+    Attributes
+    ----------
+    gamma, beta : (num_features,) parameters, initialized to 1 and 0 (torch: ``weight``,
+        ``bias``; aliases ``weight`` and ``bias`` are provided). ``dgamma``, ``dbeta``:
+        their gradients. With ``affine=False`` there are no parameters.
+    running_mean, running_var : (num_features,); ``num_batches_tracked`` : int.
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, *, dtype=np.float64):
+        super().__init__()
+        if isinstance(num_features, bool) or not isinstance(num_features, (int, np.integer)) \
+                or num_features < 1:
+            raise ValueError(f"num_features must be a positive integer, got {num_features!r}")
+        if eps < 0:
+            raise ValueError(f"eps must be non-negative, got {eps}")
+        if momentum is not None and not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"momentum must be in [0, 1] or None, got {momentum}")
+        self.num_features, self.eps, self.momentum, self.affine = (
+            int(num_features), float(eps), momentum, affine)
+        self.gamma = np.ones(num_features, dtype=dtype)
+        self.beta = np.zeros(num_features, dtype=dtype)
+        self.dgamma = np.zeros_like(self.gamma)
+        self.dbeta = np.zeros_like(self.beta)
+        self._params = ("gamma", "beta") if affine else ()
+        self.running_mean = np.zeros(num_features, dtype=dtype)
+        self.running_var = np.ones(num_features, dtype=dtype)
+        self.num_batches_tracked = 0
+        self._cache = None
+
+    weight = property(lambda self: self.gamma)
+    bias = property(lambda self: self.beta)
+
+    def forward(self, x):
+        x = np.asarray(x)
+        if x.ndim != 2 or x.shape[1] != self.num_features:
+            raise ValueError(f"BatchNorm1d expects input of shape (N, {self.num_features}), "
+                             f"got shape {x.shape}")
+        if self.training:
+            out, cache = batchnorm_forward(x, self.gamma, self.beta, self.eps)
+            self._cache = ("train", cache)
+            self.num_batches_tracked += 1
+            m = 1.0 / self.num_batches_tracked if self.momentum is None else self.momentum
+            B = x.shape[0]
+            self.running_mean *= 1 - m
+            self.running_mean += m * cache.mu[0]
+            self.running_var *= 1 - m
+            self.running_var += (m * B / (B - 1)) * cache.var[0]
+            return out
+        std = np.sqrt(self.running_var + self.eps)
+        xhat = (x - self.running_mean) / std
+        self._cache = ("eval", (xhat, std))
+        return self.gamma * xhat + self.beta
+
+    def backward(self, dout):
+        if self._cache is None:
+            raise ValueError("BatchNorm1d.backward called before forward")
+        kind, cache = self._cache
+        if kind == "train":
+            dx, dgamma, dbeta = batchnorm_backward(dout, cache)
+        else:
+            xhat, std = cache
+            dx = dout * (self.gamma / std)
+            dgamma, dbeta = np.sum(dout * xhat, axis=0), dout.sum(axis=0)
+        self.dgamma[...] = dgamma
+        self.dbeta[...] = dbeta
+        return dx
+
+    @classmethod
+    def from_torch(cls, module) -> "BatchNorm1d":
+        """A copy of a ``torch.nn.BatchNorm1d`` (parameters and running statistics)."""
+        w = module.weight
+        dtype = module.running_mean.detach().numpy().dtype
+        layer = cls(module.num_features, module.eps, module.momentum, module.affine, dtype=dtype)
+        if w is not None:
+            layer.gamma[...] = w.detach().numpy()
+            layer.beta[...] = module.bias.detach().numpy()
+        layer.running_mean[...] = module.running_mean.detach().numpy()
+        layer.running_var[...] = module.running_var.detach().numpy()
+        layer.num_batches_tracked = int(module.num_batches_tracked)
+        return layer.train(module.training)
+
+    def to_torch(self, dtype=None):
+        """A ``torch.nn.BatchNorm1d`` with the same parameters, running statistics and mode."""
+        import torch
+
+        dtype = torch.from_numpy(self.gamma).dtype if dtype is None else dtype
+        m = torch.nn.BatchNorm1d(self.num_features, self.eps, self.momentum, self.affine,
+                                 dtype=dtype)
+        with torch.no_grad():
+            if self.affine:
+                m.weight.copy_(torch.from_numpy(self.gamma))
+                m.bias.copy_(torch.from_numpy(self.beta))
+            m.running_mean.copy_(torch.from_numpy(self.running_mean))
+            m.running_var.copy_(torch.from_numpy(self.running_var))
+            m.num_batches_tracked.fill_(self.num_batches_tracked)
+        return m.train(self.training)
+
+    def __repr__(self) -> str:
+        return (f"BatchNorm1d({self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine})")
+
+
+class LayerNorm(Module):
+    r"""Layer normalization over the last dimension of ``(N, normalized_shape)`` inputs, as
+    ``torch.nn.LayerNorm(normalized_shape)``: per example, :math:`\mu_i` and biased
+    :math:`\sigma_i^2` over its features, then per-feature ``gamma`` (init 1) and ``beta``
+    (init 0). Identical in training and evaluation. Aliases ``weight``/``bias`` as torch."""
+
+    def __init__(self, normalized_shape: int, eps: float = 1e-5,
+                 elementwise_affine: bool = True, *, dtype=np.float64):
+        super().__init__()
+        if isinstance(normalized_shape, (tuple, list)):
+            if len(normalized_shape) != 1:
+                raise ValueError("LayerNorm here normalizes over the last dimension only; "
+                                 f"got normalized_shape {tuple(normalized_shape)}")
+            normalized_shape = normalized_shape[0]
+        if isinstance(normalized_shape, bool) or \
+                not isinstance(normalized_shape, (int, np.integer)) or normalized_shape < 1:
+            raise ValueError("normalized_shape must be a positive integer, got "
+                             f"{normalized_shape!r}")
+        if eps < 0:
+            raise ValueError(f"eps must be non-negative, got {eps}")
+        self.normalized_shape, self.eps = int(normalized_shape), float(eps)
+        self.elementwise_affine = elementwise_affine
+        self.gamma = np.ones(normalized_shape, dtype=dtype)
+        self.beta = np.zeros(normalized_shape, dtype=dtype)
+        self.dgamma = np.zeros_like(self.gamma)
+        self.dbeta = np.zeros_like(self.beta)
+        self._params = ("gamma", "beta") if elementwise_affine else ()
+        self._cache = None
+
+    weight = property(lambda self: self.gamma)
+    bias = property(lambda self: self.beta)
+
+    def forward(self, x):
+        x = np.asarray(x)
+        if x.ndim != 2 or x.shape[1] != self.normalized_shape:
+            raise ValueError(f"LayerNorm expects input of shape (N, {self.normalized_shape}), "
+                             f"got shape {x.shape}")
+        out, self._cache = layernorm_forward(x, self.gamma, self.beta, self.eps)
+        return out
+
+    def backward(self, dout):
+        if self._cache is None:
+            raise ValueError("LayerNorm.backward called before forward")
+        dx, dgamma, dbeta = layernorm_backward(dout, self._cache)
+        self.dgamma[...] = dgamma
+        self.dbeta[...] = dbeta
+        return dx
+
+    @classmethod
+    def from_torch(cls, module) -> "LayerNorm":
+        (d,) = module.normalized_shape
+        affine = module.weight is not None
+        dtype = module.weight.detach().numpy().dtype if affine else np.float64
+        layer = cls(d, module.eps, affine, dtype=dtype)
+        if affine:
+            layer.gamma[...] = module.weight.detach().numpy()
+            layer.beta[...] = module.bias.detach().numpy()
+        return layer
+
+    def to_torch(self, dtype=None):
+        import torch
+
+        dtype = torch.from_numpy(self.gamma).dtype if dtype is None else dtype
+        m = torch.nn.LayerNorm(self.normalized_shape, self.eps, self.elementwise_affine,
+                               dtype=dtype)
+        if self.elementwise_affine:
+            with torch.no_grad():
+                m.weight.copy_(torch.from_numpy(self.gamma))
+                m.bias.copy_(torch.from_numpy(self.beta))
+        return m
+
+    def __repr__(self) -> str:
+        return f"LayerNorm({self.normalized_shape}, eps={self.eps})"

@@ -17,7 +17,9 @@ objectives, so a contour grid is evaluated in one vectorized call.
 The surfaces are the ones the course uses to show each pathology of descent methods:
 ill-conditioning (:class:`Quadratic`), curved valleys (:class:`Rosenbrock`, :class:`Beale`),
 saddle points (:class:`Saddle`), plateaus (:class:`Plateau`), cliffs (:class:`Cliff`) and
-local minima (:class:`MultiMinimum`).
+local minima (:class:`MultiMinimum`). :class:`Wood`, :class:`PowellSingular` and
+:class:`HelicalValley` complete the standard suite of Moré, Garbow & Hillstrom (1981) on which
+the methods of :mod:`course_lib.second_order` are compared.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ __all__ = [
     "Plateau",
     "Cliff",
     "MultiMinimum",
+    "Wood",
+    "PowellSingular",
+    "HelicalValley",
 ]
 
 
@@ -406,3 +411,171 @@ class MultiMinimum(Objective):
 
     def _hess(self, x):
         return np.diag([12 * x[0] ** 2 - 4, 12 * x[1] ** 2 - 4])
+
+
+# ---------------------------------------------------------------------------------------------
+# Further standard test problems of Moré, Garbow & Hillstrom (1981), "Testing unconstrained
+# optimization software", ACM TOMS 7(1), problems 14, 13 and 7, with their standard starts.
+# They are the hard cases on which second-order and quasi-Newton methods are compared
+# (course_lib.second_order).
+# ---------------------------------------------------------------------------------------------
+
+class Wood(Objective):
+    r"""Wood's function (Moré, Garbow & Hillstrom 1981, problem 14), :math:`n = 4`:
+
+    .. math:: f(x) = 100(x_2-x_1^2)^2 + (1-x_1)^2 + 90(x_4-x_3^2)^2 + (1-x_3)^2
+              + 10.1\bigl[(x_2-1)^2 + (x_4-1)^2\bigr] + 19.8\,(x_2-1)(x_4-1).
+
+    Two Rosenbrock valleys coupled through :math:`x_2` and :math:`x_4`. Minimizer
+    :math:`x^\star = (1,1,1,1)`, :math:`f^\star = 0`; standard start :math:`(-3,-1,-3,-1)`,
+    :math:`f(x_0) = 19192`. It also has a saddle point near
+    :math:`(-0.968, 0.947, -0.970, 0.951)`, :math:`f \approx 7.877` (one negative Hessian
+    eigenvalue, :math:`\approx -0.12`), on whose flat region methods can stall.
+    ``value`` and ``grad`` accept points of shape ``(..., 4)``.
+    """
+
+    name = "wood"
+    dim = 4
+
+    def __init__(self):
+        self.minimizers = np.ones((1, 4))
+        self.minimum = 0.0
+        self.x0 = np.array([-3.0, -1.0, -3.0, -1.0])
+
+    def _value(self, x):
+        x1, x2, x3, x4 = (x[..., i] for i in range(4))
+        return (100 * (x2 - x1**2) ** 2 + (1 - x1) ** 2 + 90 * (x4 - x3**2) ** 2 + (1 - x3) ** 2
+                + 10.1 * ((x2 - 1) ** 2 + (x4 - 1) ** 2) + 19.8 * (x2 - 1) * (x4 - 1))
+
+    def _grad(self, x):
+        x1, x2, x3, x4 = (x[..., i] for i in range(4))
+        r1, r3 = x2 - x1**2, x4 - x3**2
+        return np.stack([
+            -400 * x1 * r1 - 2 * (1 - x1),
+            200 * r1 + 20.2 * (x2 - 1) + 19.8 * (x4 - 1),
+            -360 * x3 * r3 - 2 * (1 - x3),
+            180 * r3 + 20.2 * (x4 - 1) + 19.8 * (x2 - 1),
+        ], axis=-1)
+
+    def _hess(self, x):
+        x1, x2, x3, x4 = x
+        return np.array([
+            [1200 * x1**2 - 400 * x2 + 2, -400 * x1, 0.0, 0.0],
+            [-400 * x1, 220.2, 0.0, 19.8],
+            [0.0, 0.0, 1080 * x3**2 - 360 * x4 + 2, -360 * x3],
+            [0.0, 19.8, -360 * x3, 200.2],
+        ])
+
+
+class PowellSingular(Objective):
+    r"""Powell's singular function (Moré, Garbow & Hillstrom 1981, problem 13), :math:`n = 4`:
+
+    .. math:: f(x) = (x_1+10x_2)^2 + 5(x_3-x_4)^2 + (x_2-2x_3)^4 + 10(x_1-x_4)^4 .
+
+    Minimizer :math:`x^\star = 0`, :math:`f^\star = 0`; standard start :math:`(3,-1,0,1)`,
+    :math:`f(x_0) = 215`. The Hessian at the minimizer is **singular** (rank 2: the quartic
+    terms contribute nothing there), so Newton's method converges only linearly and the
+    distance to :math:`x^\star` scales like :math:`\lVert\nabla f\rVert^{1/3}`, not like
+    :math:`\lVert\nabla f\rVert`. ``value`` and ``grad`` accept points of shape ``(..., 4)``.
+    """
+
+    name = "powell-singular"
+    dim = 4
+
+    def __init__(self):
+        self.minimizers = np.zeros((1, 4))
+        self.minimum = 0.0
+        self.x0 = np.array([3.0, -1.0, 0.0, 1.0])
+
+    def _value(self, x):
+        x1, x2, x3, x4 = (x[..., i] for i in range(4))
+        return (x1 + 10 * x2) ** 2 + 5 * (x3 - x4) ** 2 + (x2 - 2 * x3) ** 4 + 10 * (x1 - x4) ** 4
+
+    def _grad(self, x):
+        x1, x2, x3, x4 = (x[..., i] for i in range(4))
+        a, b, c, d = x1 + 10 * x2, x3 - x4, x2 - 2 * x3, x1 - x4
+        return np.stack([
+            2 * a + 40 * d**3,
+            20 * a + 4 * c**3,
+            10 * b - 8 * c**3,
+            -10 * b - 40 * d**3,
+        ], axis=-1)
+
+    def _hess(self, x):
+        x1, x2, x3, x4 = x
+        c2, d2 = 12 * (x2 - 2 * x3) ** 2, 120 * (x1 - x4) ** 2
+        return np.array([
+            [2 + d2, 20.0, 0.0, -d2],
+            [20.0, 200 + c2, -2 * c2, 0.0],
+            [0.0, -2 * c2, 10 + 4 * c2, -10.0],
+            [-d2, 0.0, -10.0, 10 + d2],
+        ])
+
+
+class HelicalValley(Objective):
+    r"""Fletcher and Powell's helical valley (Moré, Garbow & Hillstrom 1981, problem 7),
+    :math:`n = 3`:
+
+    .. math:: f(x) = 100\bigl[(x_3 - 10\theta)^2 + (r-1)^2\bigr] + x_3^2, \qquad
+              r = \sqrt{x_1^2+x_2^2},
+
+    with :math:`2\pi\theta = \arctan(x_2/x_1)` for :math:`x_1 > 0` and
+    :math:`\arctan(x_2/x_1) + \pi` for :math:`x_1 < 0`, i.e. :math:`\theta` is the polar angle
+    divided by :math:`2\pi`, taken in :math:`(-\tfrac14, \tfrac34]`. The valley floor is the
+    helix :math:`r = 1, x_3 = 10\theta`. Minimizer :math:`(1, 0, 0)`, :math:`f^\star = 0`;
+    standard start :math:`(-1, 0, 0)`, :math:`f(x_0) = 2500`.
+
+    ``f`` is smooth except on the branch cut :math:`\{x_1 = 0, x_2 < 0\}` (where
+    :math:`\theta` jumps from :math:`-\tfrac14` to :math:`\tfrac34`) and the axis
+    :math:`r = 0`. ``value`` and ``grad`` accept points of shape ``(..., 3)``.
+    """
+
+    name = "helical-valley"
+    dim = 3
+
+    def __init__(self):
+        self.minimizers = np.array([[1.0, 0.0, 0.0]])
+        self.minimum = 0.0
+        self.x0 = np.array([-1.0, 0.0, 0.0])
+
+    @staticmethod
+    def theta(x) -> np.ndarray:
+        r"""The angle :math:`\theta\in(-\tfrac14, \tfrac34]` of MGH's definition, shape ``(...)``."""
+        x = np.asarray(x, dtype=float)
+        t = np.arctan2(x[..., 1], x[..., 0]) / (2 * np.pi)  # in (-1/2, 1/2]
+        return np.where(t < -0.25, t + 1.0, t)
+
+    def _value(self, x):
+        r = np.hypot(x[..., 0], x[..., 1])
+        x3 = x[..., 2]
+        return 100 * ((x3 - 10 * self.theta(x)) ** 2 + (r - 1) ** 2) + x3**2
+
+    def _grad(self, x):
+        x1, x2, x3 = x[..., 0], x[..., 1], x[..., 2]
+        r2 = x1**2 + x2**2
+        r = np.sqrt(r2)
+        u = x3 - 10 * self.theta(x)
+        # d(theta)/d(x1, x2) = (-x2, x1) / (2 pi r^2)
+        t1, t2 = -x2 / (2 * np.pi * r2), x1 / (2 * np.pi * r2)
+        return np.stack([
+            -2000 * u * t1 + 200 * (r - 1) * x1 / r,
+            -2000 * u * t2 + 200 * (r - 1) * x2 / r,
+            200 * u + 2 * x3,
+        ], axis=-1)
+
+    def _hess(self, x):
+        x1, x2, x3 = x
+        r2 = x1**2 + x2**2
+        r = np.sqrt(r2)
+        u = x3 - 10 * float(self.theta(x))
+        a = np.array([-x2, x1]) / (2 * np.pi * r2)  # grad theta
+        # Hessian of theta (harmonic: trace zero)
+        D = np.array([[2 * x1 * x2, x2**2 - x1**2], [x2**2 - x1**2, -2 * x1 * x2]])
+        D /= 2 * np.pi * r2**2
+        p = np.array([x1, x2])
+        H = np.empty((3, 3))
+        H[:2, :2] = (20000 * np.outer(a, a) - 2000 * u * D
+                     + 200 * ((1 - 1 / r) * np.eye(2) + np.outer(p, p) / r**3))
+        H[:2, 2] = H[2, :2] = -2000 * a
+        H[2, 2] = 202.0
+        return H

@@ -1,0 +1,36 @@
+r"""Second-order and quasi-Newton optimization (chapter 8).
+
+* :mod:`~course_lib.second_order.line_search` -- Armijo backtracking and strong Wolfe line
+  searches, the predicates they promise, exact steps on quadratics;
+* :mod:`~course_lib.second_order.newton` -- the Newton step, damping, Hessian modifications;
+* :mod:`~course_lib.second_order.cg` -- linear CG and the nonlinear CG :math:`\beta` formulas;
+* :mod:`~course_lib.second_order.quasi_newton` -- the BFGS inverse update and the L-BFGS
+  two-loop recursion;
+* :mod:`~course_lib.second_order.methods` -- :func:`minimize` with methods ``"gd"``,
+  ``"newton"``, ``"cg"``, ``"bfgs"``, ``"lbfgs"``;
+* :mod:`~course_lib.second_order.result` -- :class:`OptimizeResult`, :class:`LineSearchResult`.
+
+Conventions follow Nocedal & Wright, *Numerical Optimization* (2nd ed., 2006): :math:`g` is the
+gradient, :math:`H` the Hessian in Newton's method but the *inverse*-Hessian approximation in
+BFGS/L-BFGS, :math:`s_k = x_{k+1}-x_k`, :math:`y_k = g_{k+1}-g_k`, :math:`\rho_k = 1/y_k^\top
+s_k`. ``gtol`` bounds :math:`\max_i|g_i|`, as in ``scipy.optimize.minimize``.
+"""
+
+from .cg import (CG_BETAS, beta_fletcher_reeves, beta_polak_ribiere, beta_polak_ribiere_plus,
+                 linear_cg)
+from .line_search import (armijo_holds, backtracking_line_search, exact_step_quadratic,
+                          quadratic_exact_line_search, strong_wolfe_holds,
+                          strong_wolfe_line_search, wolfe_holds)
+from .methods import METHODS, minimize
+from .newton import cholesky_with_added_identity, eigenvalue_modification, newton_step
+from .quasi_newton import bfgs_inverse_update, initial_scaling, two_loop_recursion
+from .result import STATUS, LineSearchResult, OptimizeResult
+
+__all__ = [
+    "minimize", "METHODS", "OptimizeResult", "LineSearchResult", "STATUS",
+    "armijo_holds", "wolfe_holds", "strong_wolfe_holds", "backtracking_line_search",
+    "strong_wolfe_line_search", "exact_step_quadratic", "quadratic_exact_line_search",
+    "newton_step", "eigenvalue_modification", "cholesky_with_added_identity",
+    "beta_fletcher_reeves", "beta_polak_ribiere", "beta_polak_ribiere_plus", "CG_BETAS",
+    "linear_cg", "bfgs_inverse_update", "two_loop_recursion", "initial_scaling",
+]

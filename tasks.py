@@ -49,6 +49,9 @@ def ensure_env() -> None:
 
 
 def jupyter_book(*extra: str) -> None:
+    # MathJax and the ipywidgets manager, served by the book itself (the build checks it too)
+    from tools.offline_assets import ensure_assets
+    ensure_assets()
     sh(BIN / "jupyter-book", "build", ".", *extra)
 
 
@@ -59,15 +62,21 @@ def book() -> None:
 
 
 def test() -> None:
+    from tools.offline_assets import ensure_chromium
+
     ensure_env()
+    ensure_chromium()   # Debian's chromium for the browser test (apt-get as root if missing)
     started = time.perf_counter()
     # course_lib's tests and every notebook (nbval: no cell may raise; claims are asserts),
     # spread over the available cores, one notebook per worker.
-    sh(PY, "-m", "pytest", "tests", "book", "--nbval-lax", "--nbval-current-env",
-       "--nbval-cell-timeout=300", "-n", "auto", "--dist", "loadfile", "-p", "no:cacheprovider")
+    sh(PY, "-m", "pytest", "tests", "book", "--ignore=tests/test_browser.py", "--nbval-lax",
+       "--nbval-current-env", "--nbval-cell-timeout=300", "-n", "auto", "--dist", "loadfile",
+       "-p", "no:cacheprovider")
     # The book as readers get it, executed from scratch, with warnings as errors.
     shutil.rmtree(BUILD / ".jupyter_cache", ignore_errors=True)
     jupyter_book("-W", "-n", "--keep-going")
+    # ... and as they see it: every page in headless Chromium with the network blocked.
+    sh(PY, "-m", "pytest", "tests/test_browser.py", "-p", "no:cacheprovider")
     print(f"\nAll tests passed in {time.perf_counter() - started:.0f} s")
 
 

@@ -1,0 +1,354 @@
+"""Interactive figures that need no kernel: precomputed frames behind HTML sliders.
+
+An ipywidgets explorer (:mod:`course_lib.widgets`) needs a running kernel; in the published
+HTML book it shows only the state it was saved in. The functions here draw every frame in
+advance while the notebook executes and return one self-contained ``IPython.display.HTML``
+snippet: ``<input type="range">`` sliders, the frames as base64 images, and a few lines of
+inline JavaScript that show the frame of the sliders' values. Nothing is loaded from the
+network, so the figure works in the offline HTML book, in Jupyter, on Binder and on Colab.
+
+* :func:`precomputed_slider` -- the component: ``{slider values: figure or image bytes}``.
+* :func:`momentum_explorer_static` -- the momentum explorer (learning rate x momentum), drawn
+  by the same :class:`course_lib.widgets.ExplorerFigure` as the ipywidgets version.
+* :func:`optimizer_comparison_static` -- several optimizers' trajectories on one or more test
+  surfaces, with a slider over the step ``k`` (and one over the surface).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import io
+import itertools
+import json
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from . import plotting
+from .descent import run
+from .widgets import ExplorerFigure, _path
+
+__all__ = ["precomputed_slider", "momentum_explorer_static", "optimizer_comparison_static",
+           "figure_bytes"]
+
+CSS_CLASS = "course-static-slider"
+_calls = itertools.count()      # makes element ids unique per call within a kernel
+
+
+JPEG_QUALITY = 80   # with optimize=True: about 24 kB for a 648 x 273 frame, no visible artefacts
+
+
+def figure_bytes(fig, *, fmt: str = "jpeg", dpi: float | None = None, close: bool = True,
+                 quality: int = JPEG_QUALITY) -> bytes:
+    """Render a Matplotlib figure to PNG or JPEG bytes (and close it unless ``close=False``)."""
+    if fmt not in ("png", "jpeg"):
+        raise ValueError(f"fmt must be 'png' or 'jpeg', got {fmt!r}")
+    buffer = io.BytesIO()
+    kwargs = {"pil_kwargs": {"quality": quality, "optimize": True}} if fmt == "jpeg" else {}
+    fig.savefig(buffer, format=fmt, dpi=dpi or fig.dpi, facecolor="white", **kwargs)
+    if close:
+        plt.close(fig)
+    return buffer.getvalue()
+
+
+def _mime(data: bytes) -> str:
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "image/png"
+    if data[:3] == b"\xff\xd8\xff":
+        return "image/jpeg"
+    raise ValueError("a frame must be a Matplotlib figure or PNG/JPEG bytes")
+
+
+def _label(value) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bool, np.bool_)):
+        return "on" if value else "off"
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return f"{value:g}"
+    return str(value)
+
+
+def _normalise_sliders(frames: Mapping, sliders) -> list[tuple[str, list]]:
+    keys = [k if isinstance(k, tuple) else (k,) for k in frames]
+    if sliders is None:
+        n = len(keys[0])
+        sliders = [(f"parameter {i + 1}" if n > 1 else "value",
+                    sorted({k[i] for k in keys}, key=lambda v: (str(type(v)), v)))
+                   for i in range(n)]
+    elif isinstance(sliders, Mapping):
+        sliders = list(sliders.items())
+    sliders = [(str(name), list(values)) for name, values in sliders]
+    for name, values in sliders:
+        if not values:
+            raise ValueError(f"slider {name!r} has no values")
+        if len(set(map(repr, values))) != len(values):
+            raise ValueError(f"slider {name!r} repeats a value: {values}")
+    return sliders
+
+
+def precomputed_slider(frames: Mapping, sliders=None, *, initial=None, title: str | None = None,
+                       alt: str = "", fmt: str = "jpeg", dpi: float | None = None,
+                       width: str | None = None):
+    """A figure with sliders that switches between precomputed frames, without a kernel.
+
+    Parameters
+    ----------
+    frames : ``{key: frame}``; ``key`` is a tuple with one value per slider (a bare value
+        when there is one slider); ``frame`` is a Matplotlib figure (rendered with ``fmt``
+        and ``dpi``, then closed) or PNG/JPEG bytes. Every combination of slider values needs
+        a frame.
+    sliders : ``[(label, values), ...]`` or ``{label: values}``, in the order of the key's
+        components; ``values`` in slider order. Default: the sorted distinct key components.
+    initial : the key shown first (default: the first value of each slider).
+    title : optional text above the sliders. ``alt`` : the image's alternative text.
+    width : CSS width of the image (default: its natural size, shrunk to fit).
+
+    Returns an ``IPython.display.HTML``. Identical frames are stored once. Element ids are
+    unique per call (``course-static-slider-<hash>-<n>``) and the snippet loads nothing
+    from the network, so it works in the offline HTML book and in any notebook front end.
+    """
+    from IPython.display import HTML
+
+    if not frames:
+        raise ValueError("no frames")
+    sliders = _normalise_sliders(frames, sliders)
+    normalised = {(k if isinstance(k, tuple) else (k,)): v for k, v in frames.items()}
+    grid = list(itertools.product(*[values for _, values in sliders]))
+    missing = [key for key in grid if key not in normalised]
+    extra = [key for key in normalised if key not in set(grid)]
+    if missing or extra:
+        raise ValueError(f"frames must cover the slider grid exactly: missing {missing[:5]}"
+                         f"{' ...' if len(missing) > 5 else ''}, not on a slider {extra[:5]}")
+    if initial is None:
+        initial = grid[0]
+    initial = initial if isinstance(initial, tuple) else (initial,)
+    if initial not in normalised:
+        raise ValueError(f"initial={initial} is not a key of frames")
+
+    uris, index, seen = [], [], {}
+    digest = hashlib.sha1()
+    for key in grid:
+        frame = normalised[key]
+        data = frame if isinstance(frame, (bytes, bytearray)) else figure_bytes(frame, fmt=fmt,
+                                                                                dpi=dpi)
+        uri = f"data:{_mime(bytes(data))};base64,{base64.b64encode(data).decode('ascii')}"
+        if uri not in seen:
+            seen[uri] = len(uris)
+            uris.append(uri)
+            digest.update(data)
+        index.append(seen[uri])
+
+    uid = f"{CSS_CLASS}-{digest.hexdigest()[:10]}-{next(_calls)}"
+    shape = [len(values) for _, values in sliders]
+    labels = [[_label(v) for v in values] for _, values in sliders]
+    start = [values.index(v) for (_, values), v in zip(sliders, initial)]
+    first = uris[index[int(np.ravel_multi_index(start, shape))]]
+    payload = json.dumps({"shape": shape, "labels": labels, "index": index, "frames": uris},
+                         separators=(",", ":")).replace("</", "<\\/")
+
+    controls = []
+    for i, ((name, values), s) in enumerate(zip(sliders, start)):
+        controls.append(
+            f'<label style="display:inline-flex;align-items:center;gap:0.5em">'
+            f'<span>{html.escape(name)}</span>'
+            f'<input type="range" id="{uid}-s{i}" min="0" max="{len(values) - 1}" step="1" '
+            f'value="{s}" aria-valuetext="{html.escape(labels[i][s])}" '
+            f'data-slider="{i}" style="width:{max(8, min(16, 2 * len(values)))}em">'
+            f'<output id="{uid}-v{i}" style="min-width:4em;font-variant-numeric:tabular-nums">'
+            f'{html.escape(labels[i][s])}</output></label>')
+    heading = (f'<div style="font-weight:600;margin-bottom:0.3em">{html.escape(title)}</div>'
+               if title else "")
+    style = f"width:{width};" if width else ""
+    script = (
+        "(function(){var id=%s,root=document.getElementById(id);"
+        "if(!root||root.getAttribute('data-ready'))return;root.setAttribute('data-ready','1');"
+        "var d=JSON.parse(document.getElementById(id+'-data').textContent),"
+        "img=document.getElementById(id+'-img'),inputs=[],outs=[];"
+        "for(var i=0;i<d.shape.length;i++){inputs.push(document.getElementById(id+'-s'+i));"
+        "outs.push(document.getElementById(id+'-v'+i));}"
+        "function show(){var k=0;for(var i=0;i<inputs.length;i++){"
+        "var v=Math.max(0,Math.min(d.shape[i]-1,parseInt(inputs[i].value,10)||0));"
+        "k=k*d.shape[i]+v;outs[i].textContent=d.labels[i][v];"
+        "inputs[i].setAttribute('aria-valuetext',d.labels[i][v]);}"
+        "img.src=d.frames[d.index[k]];root.setAttribute('data-frame',String(k));}"
+        "inputs.forEach(function(el){el.addEventListener('input',show);"
+        "el.addEventListener('change',show);});show();})();" % json.dumps(uid))
+    snippet = (
+        f'<div class="{CSS_CLASS} tex2jax_ignore mathjax_ignore" id="{uid}" '
+        f'data-frames="{len(grid)}" data-frame="{int(np.ravel_multi_index(start, shape))}" '
+        f'style="margin:0.5em 0">{heading}'
+        f'<div style="display:flex;flex-wrap:wrap;gap:0.3em 1.5em;font-size:0.9em;'
+        f'margin-bottom:0.3em">{"".join(controls)}</div>'
+        f'<img id="{uid}-img" src="{first}" alt="{html.escape(alt)}" '
+        f'style="max-width:100%;height:auto;{style}">'
+        f'<script type="application/json" id="{uid}-data">{payload}</script>'
+        f'<script>{script}</script></div>')
+    return HTML(snippet)
+
+
+class _FrameGrabber:
+    """Many frames of one figure whose costly part does not change: the figure is drawn once
+    without the changing artists, and each frame restores that background, draws only the
+    given artists on it and encodes the pixels (the blitting technique of Matplotlib's
+    animations). About ten times faster than a full ``savefig`` per frame."""
+
+    def __init__(self, fig, *, fmt: str = "jpeg", quality: int = JPEG_QUALITY):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        if fmt not in ("png", "jpeg"):
+            raise ValueError(f"fmt must be 'png' or 'jpeg', got {fmt!r}")
+        self.fig, self.fmt, self.quality = fig, fmt, quality
+        self.canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+        self.canvas.draw()
+        self.background = self.canvas.copy_from_bbox(fig.bbox)
+
+    def grab(self, artists) -> bytes:
+        from PIL import Image
+
+        self.canvas.restore_region(self.background)
+        for artist in artists:
+            (artist.axes or self.fig).draw_artist(artist)
+        width, height = self.canvas.get_width_height(physical=True)
+        image = Image.frombuffer("RGBA", (width, height), self.canvas.buffer_rgba(), "raw",
+                                 "RGBA", 0, 1).convert("RGB")
+        buffer = io.BytesIO()
+        if self.fmt == "jpeg":
+            image.save(buffer, format="JPEG", quality=self.quality, optimize=True)
+        else:
+            image.save(buffer, format="PNG", optimize=True)
+        return buffer.getvalue()
+
+
+def _gap_limits(gaps) -> tuple[float, float]:
+    """Fixed log-scale limits for the gap curves of many runs from one start: all the finite
+    values, but at most 1e3 times above the starting gap (a diverging run leaves through the
+    top) and at most 1e12 times below it (a run that hits the minimum exactly leaves through
+    the bottom), so that the runs that converge are not squeezed into a corner."""
+    gaps = [np.asarray(g, dtype=float) for g in gaps]
+    finite = np.concatenate([g[np.isfinite(g) & (g > 0)] for g in gaps] + [np.ones(1)])
+    starts = [g[0] for g in gaps if g.size and np.isfinite(g[0]) and g[0] > 0]
+    start = max(starts) if starts else 1.0
+    low = max(float(finite.min()), 1e-12 * start, 1e-300)
+    high = min(float(finite.max()), 1e3 * start)
+    return low / 3, max(high, 10 * low) * 3
+
+
+def _gap(path, objective):
+    gap = np.maximum(path.values - objective.minimum, 1e-300)
+    return np.where(np.isfinite(gap), gap, np.nan)
+
+
+def momentum_explorer_static(objective, lrs: Sequence[float], momenta: Sequence[float], *,
+                             x0=None, steps: int = 60, nesterov=False, initial=None,
+                             dpi: float = 72, fmt: str = "jpeg", title: str | None = None):
+    """The momentum explorer of :func:`course_lib.widgets.momentum_explorer` for the HTML book:
+    sliders over the learning rates ``lrs`` and the momenta ``momenta`` (and, with
+    ``nesterov=(False, True)``, a third one for the Nesterov switch); every frame is drawn in
+    advance by the same :class:`~course_lib.widgets.ExplorerFigure` from
+    ``course_lib.descent.run(course_lib.optim.sgd, ...)``, with the gap axes fixed across
+    frames so that they compare. ``initial``: the ``(lr, momentum[, nesterov])`` shown first.
+    Returns ``IPython.display.HTML``.
+    """
+    switch = isinstance(nesterov, (list, tuple))
+    variants = list(nesterov) if switch else [bool(nesterov)]
+    paths = {(lr, mu, nag): _path(objective, x0, steps, lr, mu, nag)
+             for lr in lrs for mu in momenta for nag in variants}
+    figure = ExplorerFigure(objective, dpi=dpi, steps=steps, pyplot=False,
+                            gap_limits=_gap_limits(_gap(p, objective) for p in paths.values()))
+    grabber = _FrameGrabber(figure.fig, fmt=fmt)
+    frames = {}
+    for (lr, mu, nag), path in paths.items():
+        figure.draw(path, lr=lr, momentum=mu)
+        if nag and mu > 0:
+            figure.title.set_text(figure.title.get_text().replace(",", ", Nesterov,", 1))
+        frames[(lr, mu, nag) if switch else (lr, mu)] = grabber.grab(figure.artists)
+    sliders = [("learning rate η", list(lrs)),
+               ("momentum μ" + (" (Nesterov)" if nesterov is True else ""), list(momenta))]
+    if switch:
+        sliders.append(("Nesterov", variants))
+    return precomputed_slider(frames, sliders, initial=initial, title=title,
+                              alt="Contour plot with the trajectory of SGD with momentum, and "
+                                  "the gap to the minimum per step")
+
+
+def optimizer_comparison_static(objectives, optimizers: Mapping, *, steps: int = 100,
+                                frames: int = 21, x0=None, overrides: Mapping | None = None,
+                                dpi: float = 72, fmt: str = "jpeg", figsize=(9, 3.8),
+                                title: str | None = None):
+    """Several optimizers on one or more test surfaces, with a slider over the step ``k``.
+
+    Parameters
+    ----------
+    objectives : a 2-D objective, or ``{name: objective}`` (then a "surface" slider too).
+    optimizers : ``{label: (rule, hyperparameters)}``, e.g.
+        ``{"SGD": (optim.sgd, {"lr": 0.01}), "Adam": (optim.adam, {"lr": 0.1})}``; each runs
+        with :func:`course_lib.descent.run` for ``steps`` steps from ``x0`` (default: the
+        objective's own).
+    overrides : ``{surface name: {label: {hyperparameter: value}}}`` for surface-specific
+        settings (a learning rate that suits each surface).
+    frames : how many values of ``k`` the step slider has (0 to ``steps``).
+
+    Each frame shows the contours with every trajectory up to step ``k`` (left, drawn with
+    :func:`course_lib.plotting.trajectory`) and the gaps :math:`f(x_i) - f^\\star`,
+    :math:`i \\le k`, on a log scale with axes fixed across frames (right).
+    Returns ``IPython.display.HTML``.
+    """
+    if not isinstance(objectives, Mapping):
+        objectives = {getattr(objectives, "name", type(objectives).__name__): objectives}
+    overrides = overrides or {}
+    ks = sorted({int(round(k)) for k in np.linspace(0, steps, frames)})
+    images = {}
+    for name, objective in objectives.items():
+        paths = {}
+        for label, (rule, hyper) in optimizers.items():
+            settings = dict(hyper, **overrides.get(name, {}).get(label, {}))
+            paths[label] = run(rule, objective, x0, steps, **settings)
+        for k, image in _race_frames(name, objective, paths, ks, steps, dpi, fmt, figsize):
+            images[(name, k) if len(objectives) > 1 else k] = image
+    sliders = ([("surface", list(objectives))] if len(objectives) > 1 else []) + [("step k", ks)]
+    return precomputed_slider(images, sliders, title=title,
+                              alt="Trajectories of several optimizers on a test surface, and "
+                                  "their gaps to the minimum, up to step k")
+
+
+def _race_frames(name, objective, paths, ks, steps, dpi, fmt, figsize):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, dpi=dpi)
+    FigureCanvasAgg(fig)
+    ax_path, ax_gap = fig.subplots(1, 2)
+    plotting.contour(objective, ax_path)
+    gaps = {label: _gap(path, objective) for label, path in paths.items()}
+    ax_gap.set_yscale("log")
+    ax_gap.set_xlim(0, steps)
+    ax_gap.set_ylim(*_gap_limits(gaps.values()))
+    ax_gap.set_xlabel("step")
+    ax_gap.set_ylabel("$f(x_k) - f^\\star$")
+    ax_gap.grid(alpha=0.3)
+    heading = fig.suptitle(f"{name}: step k = {steps}", fontsize=9)
+    fig.tight_layout()
+    heading.set_text("")
+    grabber = _FrameGrabber(fig, fmt=fmt)
+    artists = []
+    for k in ks:
+        for artist in artists[:-1]:
+            artist.remove()
+        before = len(ax_path.lines)
+        curves = []
+        for i, (label, path) in enumerate(paths.items()):
+            color = plotting.COLORS[i % len(plotting.COLORS)]
+            plotting.trajectory(ax_path, path.xs[: k + 1], label=label, color=color,
+                                markersize=1.5)
+            shown = gaps[label][: k + 1]
+            (curve,) = ax_gap.plot(np.arange(len(shown)), shown, color=color, lw=1.4,
+                                   marker="o", markersize=3, markevery=[len(shown) - 1])
+            curves.append(curve)
+        legend = ax_path.legend(loc="best", fontsize=8, framealpha=0.85)
+        heading.set_text(f"{name}: step k = {k}")
+        artists = ax_path.lines[before:] + curves + [legend, heading]
+        yield k, grabber.grab(artists)

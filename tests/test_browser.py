@@ -1,0 +1,417 @@
+"""The built HTML book as a reader sees it: headless Chromium, with no network.
+
+The pages are served from ``_build/html`` by a local HTTP server on 127.0.0.1 and every
+request to any other address is aborted and recorded, so a page that needs a CDN fails here.
+For every page of ``_toc.yml``:
+
+* it loads without JavaScript errors (uncaught exceptions, console errors, failed requests);
+* MathJax (the local copy) typesets every formula, without TeX errors, and no raw TeX
+  delimiters are left in the text outside code;
+* every ``<img>`` has loaded (non-zero natural width); saved ipywidgets state renders;
+* each kernel-free interactive figure (``course_lib.static_widgets``) responds: moving a
+  slider with the keyboard changes the frame shown;
+* a notebook page's Binder and Colab links open that notebook of the configured repository.
+
+Screenshots of three pages are saved under ``_build/screenshots/``. The book-level tests skip
+only when the book has not been built (``python3 tasks.py test`` builds it before running this
+file); Chromium is Debian's ``chromium`` (``tools/offline_assets.py --chromium`` installs
+it) or ``$CHROMIUM``; Playwright drives it and never downloads a browser.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import importlib.util
+import os
+import re
+import sys
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = Path(os.environ.get("BOOK_HTML", ROOT / "_build" / "html")).resolve()
+SCREENSHOTS = HTML.parent / "screenshots"
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+
+# Pages that must carry kernel-free interactive figures, and how many at least (issue 7: the
+# momentum explorer and an optimizer comparison).
+EXPECTED_INTERACTIVE = {"book/momentum": 2}
+SCREENSHOT_PAGES = ("book/intro", "book/learning_as_optimization", "book/momentum")
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-default-apps", "--disable-extensions",
+                 "--disable-quic", "--no-first-run", "--no-default-browser-check"]
+TIMEOUT_MS = 30_000
+
+
+def _offline_assets():
+    name = "course_tools_offline_assets"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / "offline_assets.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def toc_pages() -> list[str]:
+    pages = [TOC["root"]]
+    for part in TOC.get("parts", []):
+        pages += [chapter["file"] for chapter in part["chapters"]]
+    return pages
+
+
+def source_of(page: str) -> Path | None:
+    for suffix in (".ipynb", ".md"):
+        if (ROOT / f"{page}{suffix}").exists():
+            return ROOT / f"{page}{suffix}"
+    return None
+
+
+# ----------------------------------------------------------------------------- fixtures
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="session")
+def server():
+    """``_build/html`` over HTTP on 127.0.0.1, on a free port; yields the base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(HTML))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("the browser test needs Playwright's Python package "
+                    "(requirements.txt: playwright==1.65.2)")
+    chromium = _offline_assets().find_chromium()
+    if chromium is None:
+        pytest.fail("no Chromium found: install Debian's package (as root: "
+                    "python3 tools/offline_assets.py --chromium, or apt-get install -y chromium) "
+                    "or set CHROMIUM=/path/to/chrome")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, headless=True,
+                                             args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def built():
+    if not (HTML / "index.html").exists():
+        pytest.skip(f"the book has not been built ({HTML} has no index.html): run "
+                    "`python3 tasks.py book`; `python3 tasks.py test` builds it before this test")
+    return HTML
+
+
+class Visit:
+    """One page in a fresh browser context that may reach only the local server."""
+
+    def __init__(self, browser, base: str):
+        self.base = base
+        self.blocked, self.errors = [], []
+        self.context = browser.new_context(viewport={"width": 1280, "height": 1000},
+                                           service_workers="block")
+        self.context.route("**/*", self._route)
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(TIMEOUT_MS)
+        self.page.on("pageerror", lambda exc: self.errors.append(f"uncaught: {exc}"))
+        self.page.on("console", self._console)
+        self.page.on("requestfailed", lambda r: self.errors.append(
+            f"request failed: {r.url} ({r.failure})") if r.url.startswith(self.base) else None)
+        self.page.on("response", lambda r: self.errors.append(
+            f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+
+    def _route(self, route):
+        url = route.request.url
+        if url.startswith(self.base) or url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            self.blocked.append(url)
+            route.abort("internetdisconnected")
+
+    def _console(self, message):
+        if message.type == "error":
+            text = message.text
+            if "net::ERR_INTERNET_DISCONNECTED" in text:   # reported by self.blocked
+                return
+            self.errors.append(f"console: {text}")
+
+    def open(self, path: str):
+        self.page.goto(self.base + path, wait_until="load")
+        return self.page
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture
+def visit(browser, server):
+    visits = []
+
+    def make():
+        v = Visit(browser, server)
+        visits.append(v)
+        return v
+
+    yield make
+    for v in visits:
+        v.close()
+
+
+# ----------------------------------------------------------------------------- page checks
+
+WAIT_FOR_MATHJAX = """async () => {
+  const math = document.querySelectorAll('.math');
+  if (!window.MathJax || !window.MathJax.startup || !window.MathJax.startup.promise)
+    return {formulas: math.length, version: null};
+  await window.MathJax.startup.promise;
+  const problems = [];
+  for (const item of window.MathJax.startup.document.math) {
+    const mml = window.MathJax.startup.toMML(item.root);
+    if (/<merror|mathcolor="red"/.test(mml)) problems.push(item.math);
+  }
+  const untypeset = Array.from(math).filter(el => !el.querySelector('mjx-container'))
+                         .map(el => el.textContent.slice(0, 80));
+  return {formulas: math.length, version: window.MathJax.version, problems, untypeset};
+}"""
+
+# The article's text outside code, scripts and typeset math.
+VISIBLE_TEXT = """() => {
+  const root = document.querySelector('article') || document.body;
+  const skip = 'pre, code, script, style, textarea, mjx-container, .highlight, .MathJax';
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT, {acceptNode: n =>
+    n.parentElement && n.parentElement.closest(skip) ? NodeFilter.FILTER_REJECT
+                                                      : NodeFilter.FILTER_ACCEPT});
+  const parts = [];
+  while (walker.nextNode()) parts.push(walker.currentNode.nodeValue);
+  return parts.join(' ');
+}"""
+
+RAW_TEX = re.compile(r"\$\$|\\\(|\\\)|\\\[|\\\]|\\begin\{|(?<![\w\\])\$[^$\s][^$\n]*\$")
+
+WAIT_FOR_IMAGES = """async () => {
+  const images = Array.from(document.images);
+  for (const img of images) {
+    if (img.loading === 'lazy') { img.loading = 'eager'; }
+  }
+  await Promise.all(images.map(img => img.complete ? null : new Promise(done => {
+    img.addEventListener('load', done); img.addEventListener('error', done); })));
+  return images.map(img => ({src: img.currentSrc.slice(0, 120), width: img.naturalWidth}));
+}"""
+
+
+def check_page(visit_, page_name: str, screenshot: bool = False):
+    v = visit_()
+    page = v.open(f"{page_name}.html")
+    report = []
+
+    math = page.evaluate(WAIT_FOR_MATHJAX)
+    if math["formulas"]:
+        if not math["version"]:
+            report.append(f"{math['formulas']} formulas but MathJax did not load")
+        else:
+            if not math["version"].startswith("3."):
+                report.append(f"MathJax {math['version']}, expected 3.x")
+            if math["problems"]:
+                report.append(f"TeX errors in: {math['problems'][:5]}")
+            if math["untypeset"]:
+                report.append(f"formulas not typeset: {math['untypeset'][:5]}")
+    text = page.evaluate(VISIBLE_TEXT)
+    raw = sorted({m.group(0)[:40] for m in RAW_TEX.finditer(text)})
+    if raw:
+        report.append(f"raw TeX left in the text: {raw[:10]}")
+
+    # ipywidgets saved state: the local embed manager renders one view per saved view
+    views = page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
+    if views:
+        try:
+            page.wait_for_function(
+                "n => document.querySelectorAll('.widget-subarea > *').length >= n", arg=views)
+        except Exception:
+            report.append(f"{views} saved widget views did not render")
+
+    images = page.evaluate(WAIT_FOR_IMAGES)
+    broken = [img["src"] for img in images if img["width"] == 0]
+    if broken:
+        report.append(f"images that did not load: {broken}")
+
+    report += check_sliders(page, page_name)
+    report += check_launch_links(page, page_name)
+    if screenshot:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        # the most telling part of the page: an interactive figure, else a displayed formula
+        for selector in (".course-static-slider", ".widget-subarea", "div.math", "img"):
+            target = page.locator(selector).first
+            if target.count():
+                target.evaluate("el => el.scrollIntoView({block: 'start'})")
+                page.evaluate("window.scrollBy(0, -80)")
+                page.wait_for_timeout(300)
+                break
+        page.screenshot(path=str(SCREENSHOTS / f"{page_name.replace('/', '_')}.png"))
+
+    report += [f"request to a non-local address blocked: {u}" for u in v.blocked]
+    report += v.errors
+    return report
+
+
+def check_sliders(page, page_name: str) -> list[str]:
+    report = []
+    figures = page.locator(".course-static-slider")
+    expected = EXPECTED_INTERACTIVE.get(page_name, 0)
+    if figures.count() < expected:
+        report.append(f"expected at least {expected} kernel-free interactive figures "
+                      f"(course_lib.static_widgets), found {figures.count()}")
+    for i in range(figures.count()):
+        figure = figures.nth(i)
+        if figure.get_attribute("data-ready") != "1":
+            report.append(f"interactive figure {i}: its script did not run")
+            continue
+        image = figure.locator("img")
+        sliders = figure.locator('input[type="range"]')
+        changed_image = False
+        for j in range(sliders.count()):
+            slider = sliders.nth(j)
+            frame, src = figure.get_attribute("data-frame"), image.get_attribute("src")
+            at_end = slider.input_value() == slider.get_attribute("max")
+            slider.focus()
+            slider.press("Home" if at_end else "End")      # as a reader would, with keys
+            if figure.get_attribute("data-frame") == frame:
+                report.append(f"interactive figure {i}: moving slider {j} did not change "
+                              "the frame")
+            changed_image |= image.get_attribute("src") != src
+            output = figure.locator("output").nth(j).inner_text()
+            if output != slider.get_attribute("aria-valuetext"):
+                report.append(f"interactive figure {i}: slider {j} shows {output!r}")
+        if not changed_image:
+            report.append(f"interactive figure {i}: the image never changed")
+        natural = image.evaluate("img => img.complete && img.naturalWidth")
+        if not natural:
+            report.append(f"interactive figure {i}: the frame shown did not load")
+    return report
+
+
+def expected_launch_links(notebook: str) -> dict[str, str]:
+    repo = CONFIG["repository"]
+    org_repo = urlsplit(repo["url"]).path.strip("/")
+    branch = repo.get("branch", "main")
+    path = "/".join(p for p in (repo.get("path_to_book", "").strip("/"), notebook) if p)
+    launch = CONFIG["launch_buttons"]
+    ui = {"classic": "tree", "jupyterlab": "lab/tree"}[launch.get("notebook_interface",
+                                                                  "classic")]
+    return {
+        "Binder": f"{launch['binderhub_url'].rstrip('/')}/v2/gh/{org_repo}/{branch}"
+                  f"?urlpath={ui}/{path}",
+        "Colab": f"{launch['colab_url'].rstrip('/')}/github/{org_repo}/blob/{branch}/{path}",
+    }
+
+
+def check_launch_links(page, page_name: str) -> list[str]:
+    source = source_of(page_name)
+    binder = page.eval_on_selector_all('a[href*="/v2/gh/"]', "as => as.map(a => a.href)")
+    colab = page.eval_on_selector_all('a[href*="colab.research.google.com/github/"]',
+                                      "as => as.map(a => a.href)")
+    if source is None or source.suffix != ".ipynb":
+        return [f"launch links on a page that is not a notebook: {binder + colab}"] \
+            if binder + colab else []
+    notebook = source.relative_to(ROOT).as_posix()
+    expected = expected_launch_links(notebook)
+    report = []
+    for name, found in (("Binder", binder), ("Colab", colab)):
+        if found != [expected[name]]:
+            report.append(f"{name} link {found}, expected [{expected[name]!r}]")
+    return report
+
+
+# ----------------------------------------------------------------------------- tests
+
+@pytest.mark.parametrize("page_name", toc_pages())
+def test_page_in_chromium_offline(built, visit, page_name):
+    assert (built / f"{page_name}.html").is_file(), \
+        f"_toc.yml lists {page_name} but the build has no {page_name}.html: rebuild the book"
+    report = check_page(visit, page_name, screenshot=page_name in SCREENSHOT_PAGES)
+    assert not report, f"{page_name}.html:\n  " + "\n  ".join(report)
+
+
+def test_root_index_leads_to_the_first_page(built, visit):
+    v = visit()
+    page = v.open("index.html")
+    page.wait_for_url(re.compile(re.escape(TOC["root"]) + r"\.html$"))
+    assert not v.blocked and not v.errors, v.blocked + v.errors
+
+
+def test_launch_link_rule_matches_the_configuration():
+    # the rule the page check applies, spelled out once for a reader of this file
+    links = expected_launch_links("book/momentum.ipynb")
+    url = CONFIG["repository"]["url"]
+    assert links["Colab"].endswith(url.split("github.com/")[1] + "/blob/"
+                                   + CONFIG["repository"]["branch"] + "/book/momentum.ipynb")
+    assert links["Binder"].endswith("?urlpath=tree/book/momentum.ipynb")
+
+
+def test_precomputed_slider_in_chromium(visit, tmp_path):
+    """The component on its own (no book needed): keys and clicks change frame and label."""
+    import io
+
+    from PIL import Image
+
+    from course_lib.static_widgets import precomputed_slider
+
+    def png(color):
+        buffer = io.BytesIO()
+        Image.new("RGB", (20, 10), color).save(buffer, format="PNG")
+        return buffer.getvalue()
+
+    frames = {(a, b): png((40 * i, 100 * j, 0)) for i, a in enumerate([1, 2, 3])
+              for j, b in enumerate(["x", "y"])}
+    html = "".join(precomputed_slider(frames, [("a", [1, 2, 3]), ("b", ["x", "y"])]).data
+                   for _ in range(2))
+    (tmp_path / "index.html").write_text(f"<!doctype html><meta charset=utf-8><body>{html}")
+    handler = functools.partial(_QuietHandler, directory=str(tmp_path))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        v = visit()
+        v.base = f"http://127.0.0.1:{httpd.server_address[1]}/"
+        page = v.open("index.html")
+        first, second = page.locator(".course-static-slider").all()
+        assert first.get_attribute("data-frame") == "0"
+        first.locator("input").nth(0).focus()
+        page.keyboard.press("ArrowRight")                  # a = 2
+        assert first.get_attribute("data-frame") == "2"
+        assert first.locator("output").nth(0).inner_text() == "2"
+        first.locator("input").nth(1).focus()
+        page.keyboard.press("End")                         # b = "y"
+        assert first.get_attribute("data-frame") == "3"
+        assert first.locator("output").nth(1).inner_text() == "y"
+        colour = first.locator("img").evaluate("""img => { const c = document.createElement(
+            'canvas'); c.width = img.naturalWidth; c.height = img.naturalHeight;
+            const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+            return Array.from(g.getImageData(5, 5, 1, 1).data.slice(0, 3)); }""")
+        assert colour == [40, 100, 0]                      # the frame of (2, "y")
+        assert second.get_attribute("data-frame") == "0", "the two figures are independent"
+        box = first.locator("input").nth(0).bounding_box()  # a click at the right end: a = 3
+        page.mouse.click(box["x"] + box["width"] - 2, box["y"] + box["height"] / 2)
+        assert first.get_attribute("data-frame") == "5"
+        assert not v.errors and not v.blocked, v.errors + v.blocked
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

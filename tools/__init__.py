@@ -1,0 +1,1 @@
+"""Build and test helpers for the course repository (stdlib only: tasks.py imports them)."""

@@ -326,15 +326,21 @@ def expected_launch_links(notebook: str) -> dict[str, str]:
 
 def check_launch_links(page, page_name: str) -> list[str]:
     source = source_of(page_name)
-    binder = page.eval_on_selector_all('a[href*="/v2/gh/"]', "as => as.map(a => a.href)")
-    colab = page.eval_on_selector_all('a[href*="colab.research.google.com/github/"]',
-                                      "as => as.map(a => a.href)")
+    # The page's own launch buttons; links into homework/release/ (a chapter's assignment)
+    # are checked separately: they must name a released notebook that exists.
+    hrefs = "as => as.map(a => a.href)"
+    binder = page.eval_on_selector_all('a[href*="/v2/gh/"]', hrefs)
+    colab = page.eval_on_selector_all('a[href*="colab.research.google.com/github/"]', hrefs)
+    homework = [h for h in binder + colab if "/homework/release/" in h]
+    binder = [h for h in binder if h not in homework]
+    colab = [h for h in colab if h not in homework]
+    report = [f"homework link to a missing notebook: {h}" for h in homework
+              if not (ROOT / ("homework/release/" + h.split("/homework/release/")[1])).is_file()]
     if source is None or source.suffix != ".ipynb":
-        return [f"launch links on a page that is not a notebook: {binder + colab}"] \
-            if binder + colab else []
+        return report + ([f"launch links on a page that is not a notebook: {binder + colab}"]
+                         if binder + colab else [])
     notebook = source.relative_to(ROOT).as_posix()
     expected = expected_launch_links(notebook)
-    report = []
     for name, found in (("Binder", binder), ("Colab", colab)):
         if found != [expected[name]]:
             report.append(f"{name} link {found}, expected [{expected[name]!r}]")

@@ -1,21 +1,39 @@
-"""Hyperparameter checks, worded as ``torch.optim`` words them."""
+"""Hyperparameter checks, worded as ``torch.optim`` words them.
+
+``torch.optim.SGD`` tests ``lr < 0`` (so a NaN passes), while the adaptive optimizers
+(Adagrad, RMSprop, Adadelta, Adam, AdamW, Adamax, NAdam) test ``not 0 <= lr`` (so a NaN is
+rejected); ``reject_nan=True`` selects the second form.
+"""
 
 from __future__ import annotations
 
 import torch
 
-__all__ = ["check_lr", "check_nonnegative"]
+__all__ = ["check_lr", "check_nonnegative", "check_eps", "check_betas"]
 
 
-def check_lr(lr) -> None:
+def check_lr(lr, *, reject_nan: bool = False) -> None:
     """Reject a negative learning rate (or a tensor learning rate with more than one element)."""
     if isinstance(lr, torch.Tensor) and lr.numel() != 1:
         raise ValueError("Tensor lr must be 1-element")
-    if lr < 0.0:
+    if (not 0.0 <= lr) if reject_nan else lr < 0.0:
         raise ValueError(f"Invalid learning rate: {lr}")
 
 
-def check_nonnegative(value, name: str) -> None:
+def check_nonnegative(value, name: str, *, reject_nan: bool = False) -> None:
     """Reject ``value < 0`` with torch's message ``Invalid <name> value: <value>``."""
-    if value < 0.0:
+    if (not 0.0 <= value) if reject_nan else value < 0.0:
         raise ValueError(f"Invalid {name} value: {value}")
+
+
+def check_eps(eps) -> None:
+    """Reject ``eps`` outside ``[0, inf)`` (NaN included): ``Invalid epsilon value: <eps>``."""
+    if not 0.0 <= eps:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+
+
+def check_betas(betas) -> None:
+    """Reject averaging coefficients outside ``[0, 1)``, as Adam, Adamax and NAdam do."""
+    for index in (0, 1):
+        if not 0.0 <= betas[index] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {index}: {betas[index]}")

@@ -22,16 +22,16 @@ from __future__ import annotations
 
 import functools
 import http.server
-import importlib.util
 import os
 import re
-import sys
 import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import yaml
+
+from tools import offline_assets
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = Path(os.environ.get("BOOK_HTML", ROOT / "_build" / "html")).resolve()
@@ -51,14 +51,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
 TIMEOUT_MS = 30_000
 
 
-def _offline_assets():
-    name = "course_tools_offline_assets"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / "offline_assets.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 def toc_pages() -> list[str]:
@@ -102,7 +94,7 @@ def browser():
     except ImportError:
         pytest.fail("the browser test needs Playwright's Python package "
                     "(requirements.txt: playwright==1.65.2)")
-    chromium = _offline_assets().find_chromium()
+    chromium = offline_assets.find_chromium()
     if chromium is None:
         pytest.fail("no Chromium found: install Debian's package (as root: "
                     "python3 tools/offline_assets.py --chromium, or apt-get install -y chromium) "

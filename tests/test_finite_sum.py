@@ -12,23 +12,9 @@ import torch
 from course_lib.descent import run
 from course_lib.finite_sum import LeastSquares, LogisticRegression
 from course_lib.optim import sgd
-
-H = 1e-6  # central-difference step
-TOL = 1e-6  # relative error of central differences at this step
+from finite_differences import TOL, central_difference, rel_err
 
 
-def central_difference(f, x, h=H):
-    x = np.asarray(x, dtype=float)
-    out = []
-    for i in range(x.size):
-        e = np.zeros_like(x)
-        e[i] = h
-        out.append((np.asarray(f(x + e)) - np.asarray(f(x - e))) / (2 * h))
-    return np.array(out).T
-
-
-def rel_err(a, b):
-    return np.linalg.norm(a - b) / max(np.linalg.norm(a), np.linalg.norm(b), 1e-8)
 
 
 def make_least_squares(rng, N=12, d=3):

@@ -5,6 +5,7 @@ import pytest
 
 from course_lib.objectives import (Beale, Cliff, MultiMinimum, Plateau, Quadratic, Rosenbrock,
                                    Saddle)
+from finite_differences import TOL, central_difference, rel_err
 
 OBJECTIVES = [
     Quadratic.with_condition(4, 100.0, rng=np.random.default_rng(3)),
@@ -18,27 +19,12 @@ OBJECTIVES = [
     Cliff(),
     MultiMinimum(),
 ]
-H = 1e-6  # central-difference step
-TOL = 1e-6  # relative error of central differences at this step
-
-
-def central_difference(f, x, h=H):
-    x = np.asarray(x, dtype=float)
-    out = []
-    for i in range(x.size):
-        e = np.zeros_like(x)
-        e[i] = h
-        out.append((f(x + e) - f(x - e)) / (2 * h))
-    return np.array(out).T
 
 
 def sample_points(obj, rng, k=5):
     scale = 1.0 if obj.bounds is None else 0.5 * (obj.bounds[0][1] - obj.bounds[0][0])
     return [obj.x0] + [rng.uniform(-1, 1, obj.dim) * scale * 0.8 for _ in range(k)]
 
-
-def rel_err(a, b):
-    return np.linalg.norm(a - b) / max(np.linalg.norm(a), np.linalg.norm(b), 1e-8)
 
 
 @pytest.mark.parametrize("obj", OBJECTIVES, ids=repr)

@@ -8,7 +8,7 @@ import pytest
 from scipy.optimize import root
 
 from course_lib.objectives import HelicalValley, PowellSingular, Wood
-from test_objectives import TOL, central_difference, rel_err
+from finite_differences import TOL, central_difference, rel_err
 
 EXTRA = [Wood(), PowellSingular(), HelicalValley()]
 

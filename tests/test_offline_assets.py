@@ -3,10 +3,8 @@ tests/test_browser.py checks the built pages in Chromium with the network blocke
 
 import base64
 import hashlib
-import importlib.util
 import io
 import json
-import sys
 import tarfile
 from pathlib import Path
 
@@ -17,17 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 
 
-def _load():
-    name = "course_tools_offline_assets"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / "offline_assets.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-oa = _load()
+from tools import offline_assets as oa  # noqa: E402  (the repository root is on pytest's path)
 
 
 def test_config_points_at_the_local_copies():

@@ -62,10 +62,11 @@ def book() -> None:
 
 
 def test() -> None:
-    from tools.offline_assets import ensure_chromium
+    from tools.offline_assets import ensure_assets, ensure_chromium
 
     ensure_env()
     ensure_chromium()   # Debian's chromium for the browser test (apt-get as root if missing)
+    ensure_assets()     # the offline JavaScript, so tests/test_offline_assets.py can check it
     started = time.perf_counter()
     # course_lib's tests and every notebook (nbval: no cell may raise; claims are asserts),
     # spread over the available cores, one notebook per worker.

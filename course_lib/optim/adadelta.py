@@ -34,7 +34,7 @@ State (torch's names in brackets): ``"t"`` the step count, a Python ``int`` [``s
 
 from __future__ import annotations
 
-from ..arrays import zeros_like
+from ..arrays import add_, zeros_like
 from .base import RuleOptimizer
 from .validation import check_eps, check_lr, check_nonnegative
 
@@ -71,8 +71,7 @@ def adadelta(param, grad, state: dict, *, lr: float, rho: float = 0.9, eps: floa
     delta *= g
     u *= rho
     u += (1 - rho) * delta * delta
-    delta *= lr
-    param -= delta
+    add_(param, delta, alpha=-lr)
 
 
 def check_adadelta(lr, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False) -> None:

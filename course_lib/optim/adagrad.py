@@ -33,7 +33,7 @@ in its constructor.
 
 from __future__ import annotations
 
-from ..arrays import sqrt, zeros_like
+from ..arrays import addcdiv_, sqrt, zeros_like
 from .base import RuleOptimizer
 from .validation import check_eps, check_lr, check_nonnegative
 
@@ -67,13 +67,9 @@ def adagrad(param, grad, state: dict, *, lr: float, lr_decay: float = 0.0,
     t = state["t"] = state["t"] + 1
     r = state["r"]
     r += g * g
-    # theta <- theta - lr_t * g / (sqrt(r) + eps), in one temporary array:
-    step = sqrt(r)
-    step += eps                         # eps outside the root
-    step **= -1                         # in place: 1 / (sqrt(r) + eps)
-    step *= g
-    step *= lr / (1 + (t - 1) * lr_decay)
-    param -= step
+    std = sqrt(r)
+    std += eps                          # eps outside the root
+    addcdiv_(param, g, std, value=-lr / (1 + (t - 1) * lr_decay))
 
 
 def check_adagrad(lr, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0,

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import torch
 
-from ..arrays import maximum_, sqrt, zeros_like
+from ..arrays import add_, addcdiv_, maximum_, sqrt, zeros_like
 from .base import RuleOptimizer
 from .validation import check_betas, check_eps, check_lr, check_nonnegative
 
@@ -82,21 +82,17 @@ def adam(param, grad, state: dict, *, lr: float, betas=(0.9, 0.999), eps: float 
     t = state["t"] = state["t"] + 1
     m, v = state["m"], state["v"]
     m *= beta1
-    m += (1 - beta1) * g
+    add_(m, g, alpha=1 - beta1)
     v *= beta2
     v += (1 - beta2) * g * g
     if amsgrad:
         v = maximum_(state["v_max"], v)
     bias_correction1 = 1 - beta1**t
     bias_correction2 = 1 - beta2**t
-    # theta <- theta - lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps), in one temporary array:
-    step = sqrt(v)
-    step /= bias_correction2**0.5
-    step += eps                         # sqrt(v_hat) + eps: eps outside the root
-    step **= -1                         # in place: 1 / (sqrt(v_hat) + eps)
-    step *= m
-    step *= lr / bias_correction1       # lr * m_hat / (sqrt(v_hat) + eps)
-    param -= step
+    denom = sqrt(v)
+    denom /= bias_correction2**0.5
+    denom += eps                        # sqrt(v_hat) + eps: eps outside the root
+    addcdiv_(param, m, denom, value=-lr / bias_correction1)
 
 
 def check_adam(lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,

@@ -28,7 +28,7 @@ State (torch's names in brackets): ``"t"`` the step count, a Python ``int`` [``s
 
 from __future__ import annotations
 
-from ..arrays import maximum_, zeros_like
+from ..arrays import add_, addcdiv_, maximum_, zeros_like
 from .base import RuleOptimizer
 from .validation import check_betas, check_eps, check_lr, check_nonnegative
 
@@ -58,12 +58,10 @@ def adamax(param, grad, state: dict, *, lr: float, betas=(0.9, 0.999), eps: floa
     t = state["t"] = state["t"] + 1
     m, u = state["m"], state["u"]
     m *= beta1
-    m += (1 - beta1) * g
+    add_(m, g, alpha=1 - beta1)
     u *= beta2
     maximum_(u, abs(g) + eps)           # eps inside the maximum
-    step = m / u
-    step *= lr / (1 - beta1**t)         # only m is bias-corrected
-    param -= step
+    addcdiv_(param, m, u, value=-lr / (1 - beta1**t))  # only m is bias-corrected
 
 
 def check_adamax(lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, maximize=False) -> None:

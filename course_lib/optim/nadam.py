@@ -39,7 +39,7 @@ float32 unless torch's default dtype is float64], ``"m"`` [``exp_avg``], ``"v"``
 
 from __future__ import annotations
 
-from ..arrays import zeros_like
+from ..arrays import add_, addcdiv_, zeros_like
 from .base import RuleOptimizer
 from .validation import check_betas, check_eps, check_lr, check_nonnegative
 
@@ -79,18 +79,14 @@ def nadam(param, grad, state: dict, *, lr: float, betas=(0.9, 0.999), eps: float
     mu_product_next = mu_product * mu_next
     m, v = state["m"], state["v"]
     m *= beta1
-    m += (1 - beta1) * g
+    add_(m, g, alpha=1 - beta1)
     v *= beta2
     v += (1 - beta2) * g * g
-    # 1 / (sqrt(v_hat) + eps), then the two terms of the step:
-    step = v / (1 - beta2**t)
-    step **= 0.5                        # in place square root
-    step += eps                         # eps outside the root
-    step **= -1                         # in place reciprocal
-    param -= (lr * (1 - mu) / (1 - mu_product)) * g * step
-    step *= m
-    step *= lr * mu_next / (1 - mu_product_next)
-    param -= step
+    denom = v / (1 - beta2**t)
+    denom **= 0.5                       # in place square root
+    denom += eps                        # eps outside the root
+    addcdiv_(param, g, denom, value=-lr * (1 - mu) / (1 - mu_product))
+    addcdiv_(param, m, denom, value=-lr * mu_next / (1 - mu_product_next))
 
 
 def check_nadam(lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3,

@@ -41,7 +41,7 @@ State (torch's names in brackets): ``"t"`` the step count, a Python ``int`` [``s
 
 from __future__ import annotations
 
-from ..arrays import sqrt, zeros_like
+from ..arrays import add_, addcdiv_, sqrt, zeros_like
 from .base import RuleOptimizer
 from .validation import check_eps, check_lr, check_nonnegative
 
@@ -76,24 +76,21 @@ def rmsprop(param, grad, state: dict, *, lr: float, alpha: float = 0.99, eps: fl
         if m is None:
             m = state["m"] = zeros_like(param)
         m *= alpha
-        m += (1 - alpha) * g
-        step = v - m * m                # estimate of the variance of g
-        step **= 0.5                    # in place square root
+        add_(m, g, alpha=1 - alpha)
+        s = v - m * m                   # estimate of the variance of g
+        s **= 0.5                       # in place square root
     else:
-        step = sqrt(v)
-    step += eps                         # eps outside the root
-    step **= -1                         # in place: 1 / s_t
-    step *= g                           # g / s_t
+        s = sqrt(v)
+    s += eps                            # eps outside the root
     if momentum > 0:
         b = state.get("b")
         if b is None:
             b = state["b"] = zeros_like(param)
         b *= momentum
-        b += step
-        param -= lr * b
+        addcdiv_(b, g, s)
+        add_(param, b, alpha=-lr)
     else:
-        step *= lr
-        param -= step
+        addcdiv_(param, g, s, value=-lr)
 
 
 def check_rmsprop(lr, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False,

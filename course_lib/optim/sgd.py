@@ -29,7 +29,7 @@ Conventions (they differ between sources; the book's appendix compares them):
 
 from __future__ import annotations
 
-from ..arrays import clone
+from ..arrays import add_, clone
 from .base import RuleOptimizer
 from .validation import check_lr, check_nonnegative
 
@@ -57,9 +57,9 @@ def sgd(param, grad, state: dict, *, lr: float, momentum: float = 0.0, dampening
             b = state["b"] = clone(g)
         else:
             b *= momentum
-            b += (1 - dampening) * g
+            add_(b, g, alpha=1 - dampening)
         g = g + momentum * b if nesterov else b
-    param -= lr * g
+    add_(param, g, alpha=-lr)
 
 
 def check_sgd(lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,

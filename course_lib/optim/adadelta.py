@@ -35,7 +35,7 @@ State (torch's names in brackets): ``"t"`` the step count, a Python ``int`` [``s
 from __future__ import annotations
 
 from ..arrays import add_, zeros_like
-from .base import RuleOptimizer
+from .base import RuleOptimizer, coupled_gradient
 from .validation import check_eps, check_lr, check_nonnegative
 
 __all__ = ["adadelta", "check_adadelta", "Adadelta"]
@@ -53,9 +53,7 @@ def adadelta(param, grad, state: dict, *, lr: float, rho: float = 0.9, eps: floa
         first step).
     lr, rho, eps, weight_decay, maximize : as in ``torch.optim.Adadelta``.
     """
-    g = -grad if maximize else grad
-    if weight_decay != 0:
-        g = g + weight_decay * param
+    g = coupled_gradient(grad, param, weight_decay, maximize)
     if not state:
         state["t"] = 0
         state["v"] = zeros_like(param)

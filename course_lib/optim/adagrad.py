@@ -34,7 +34,7 @@ in its constructor.
 from __future__ import annotations
 
 from ..arrays import addcdiv_, sqrt, zeros_like
-from .base import RuleOptimizer
+from .base import RuleOptimizer, coupled_gradient
 from .validation import check_eps, check_lr, check_nonnegative
 
 __all__ = ["adagrad", "check_adagrad", "Adagrad"]
@@ -59,9 +59,7 @@ def adagrad(param, grad, state: dict, *, lr: float, lr_decay: float = 0.0,
     lr, lr_decay, weight_decay, initial_accumulator_value, eps, maximize : as in
         ``torch.optim.Adagrad``.
     """
-    g = -grad if maximize else grad
-    if weight_decay != 0:
-        g = g + weight_decay * param
+    g = coupled_gradient(grad, param, weight_decay, maximize)
     if not state:
         state.update(initial_state(param, initial_accumulator_value))
     t = state["t"] = state["t"] + 1

@@ -29,7 +29,7 @@ State (torch's names in brackets): ``"t"`` the step count, a Python ``int`` [``s
 from __future__ import annotations
 
 from ..arrays import add_, addcdiv_, maximum_, zeros_like
-from .base import RuleOptimizer
+from .base import RuleOptimizer, coupled_gradient
 from .validation import check_betas, check_eps, check_lr, check_nonnegative
 
 __all__ = ["adamax", "check_adamax", "Adamax"]
@@ -48,9 +48,7 @@ def adamax(param, grad, state: dict, *, lr: float, betas=(0.9, 0.999), eps: floa
     lr, betas, eps, weight_decay, maximize : as in ``torch.optim.Adamax``.
     """
     beta1, beta2 = betas
-    g = -grad if maximize else grad
-    if weight_decay != 0:
-        g = g + weight_decay * param
+    g = coupled_gradient(grad, param, weight_decay, maximize)
     if not state:
         state["t"] = 0
         state["m"] = zeros_like(param)

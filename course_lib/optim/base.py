@@ -22,7 +22,20 @@ import inspect
 
 import torch
 
-__all__ = ["RuleOptimizer"]
+__all__ = ["RuleOptimizer", "coupled_gradient"]
+
+
+def coupled_gradient(grad, param, weight_decay: float = 0.0, maximize: bool = False):
+    r"""The gradient a rule uses: :math:`g_t = \pm\nabla f(\theta_{t-1}) + \lambda\theta_{t-1}`.
+
+    The sign is flipped when maximizing, and *coupled* weight decay (an L2 term, as in
+    ``torch.optim``) is added. Returns ``grad`` itself, not a copy, when neither applies, so
+    rules never write into it.
+    """
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        g = g + weight_decay * param
+    return g
 
 
 class RuleOptimizer(torch.optim.Optimizer):

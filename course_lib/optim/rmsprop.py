@@ -42,7 +42,7 @@ State (torch's names in brackets): ``"t"`` the step count, a Python ``int`` [``s
 from __future__ import annotations
 
 from ..arrays import add_, addcdiv_, sqrt, zeros_like
-from .base import RuleOptimizer
+from .base import RuleOptimizer, coupled_gradient
 from .validation import check_eps, check_lr, check_nonnegative
 
 __all__ = ["rmsprop", "check_rmsprop", "RMSprop"]
@@ -61,9 +61,7 @@ def rmsprop(param, grad, state: dict, *, lr: float, alpha: float = 0.99, eps: fl
         ``"b"`` (momentum) once a step that needs them has run.
     lr, alpha, eps, weight_decay, momentum, centered, maximize : as in ``torch.optim.RMSprop``.
     """
-    g = -grad if maximize else grad
-    if weight_decay != 0:
-        g = g + weight_decay * param
+    g = coupled_gradient(grad, param, weight_decay, maximize)
     if not state:
         state["t"] = 0
         state["v"] = zeros_like(param)

@@ -30,7 +30,7 @@ Conventions (they differ between sources; the book's appendix compares them):
 from __future__ import annotations
 
 from ..arrays import add_, clone
-from .base import RuleOptimizer
+from .base import RuleOptimizer, coupled_gradient
 from .validation import check_lr, check_nonnegative
 
 __all__ = ["sgd", "check_sgd", "SGD"]
@@ -48,9 +48,7 @@ def sgd(param, grad, state: dict, *, lr: float, momentum: float = 0.0, dampening
         ``momentum_buffer`` in torch) once a step with ``momentum != 0`` has run.
     lr, momentum, dampening, weight_decay, nesterov, maximize : as in ``torch.optim.SGD``.
     """
-    g = -grad if maximize else grad
-    if weight_decay != 0:
-        g = g + weight_decay * param
+    g = coupled_gradient(grad, param, weight_decay, maximize)
     if momentum != 0:
         b = state.get("b")
         if b is None:

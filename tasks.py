@@ -2,18 +2,25 @@
 """The course's two commands, runnable on a fresh machine that has only Python 3.10+.
 
     python3 tasks.py book    # build the HTML book (executes every notebook)
-    python3 tasks.py test    # run every test: course_lib tests, nbval over every notebook,
+    python3 tasks.py test    # run every test: course_lib tests, nbval over every notebook
+                             # (natively and under the CI robustness configurations),
                              # and the book build with warnings as errors
 
 Both create the virtual environment ``.venv`` on first use and install ``requirements.txt``
-into it (again only when that file changes). ``python3 tasks.py timings`` executes each
-notebook once and prints its wall time (a report, not a test).
+into it (again only when that file changes). Reports, not part of the two commands:
+
+    python3 tasks.py timings      # execute each notebook once and print its wall time
+    python3 tasks.py robustness   # every notebook under nbval in every configuration of
+                                  # ROBUSTNESS (other CPU kernels, BLAS cores, one thread,
+                                  # shifted seeds); prints a notebook x configuration table
+    python3 tasks.py robustness --only default,seed+1 book/momentum.ipynb   # a subset
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -27,6 +34,24 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".requirements.sha256"
 BUILD = ROOT / "_build"
+
+
+# Configurations in which every notebook must pass (CONTRIBUTING.md, "Claims hold on every
+# machine"): the environment each one adds to the current one.
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+ROBUSTNESS: dict[str, dict[str, str]] = {
+    "native": {},
+    # torch's scalar (non-vectorized) CPU kernels
+    "default": {"ATEN_CPU_CAPABILITY": "default"},
+    # AVX2 kernels in torch, OpenBLAS's Haswell kernels, and a single thread everywhere
+    "avx2-haswell-1thread": {"ATEN_CPU_CAPABILITY": "avx2", "OPENBLAS_CORETYPE": "Haswell",
+                             **ONE_THREAD},
+    # every notebook's seeds shifted (course_lib.seeding): no claim may rest on one lucky seed
+    "seed+1": {"COURSE_SEED_OFFSET": "1"},
+}
+# The configurations the test command (and so CI) runs besides the native one.
+TEST_CONFIGS = ("default", "seed+1")
+NBVAL = ("--nbval-lax", "--nbval-current-env", "--nbval-cell-timeout=300")
 
 
 def sh(*args, **kwargs) -> None:
@@ -48,11 +73,59 @@ def ensure_env() -> None:
     STAMP.write_text(digest)
 
 
+def notebooks() -> list[str]:
+    return sorted(str(p.relative_to(ROOT)) for p in (ROOT / "book").glob("*.ipynb"))
+
+
+def run_configuration(name: str, paths: list[str], junit: Path | None = None,
+                      check: bool = True) -> int:
+    """nbval over ``paths`` with the environment of configuration ``name``, one notebook per
+    worker; returns pytest's exit status."""
+    env = {**os.environ, **ROBUSTNESS[name]}
+    args = [PY, "-m", "pytest", *paths, *NBVAL, "-n", "auto", "--dist", "loadfile",
+            "-p", "no:cacheprovider", "-q"]
+    if junit is not None:
+        args.append(f"--junitxml={junit}")
+    print(f"\n== notebooks under configuration {name!r}: "
+          f"{' '.join(f'{k}={v}' for k, v in ROBUSTNESS[name].items()) or '(unchanged)'}",
+          flush=True)
+    return subprocess.run([str(a) for a in args], cwd=ROOT, env=env, check=check).returncode
+
+
 def jupyter_book(*extra: str) -> None:
+    """``jupyter-book build . *extra``, its output streamed; if a notebook raises, the build
+    stops (``nb_execution_raise_on_error`` in _config.yml) and this names the notebook and the
+    failing cell at the end of the output, then exits non-zero."""
     # MathJax and the ipywidgets manager, served by the book itself (the build checks it too)
     from tools.offline_assets import ensure_assets
     ensure_assets()
-    sh(BIN / "jupyter-book", "build", ".", *extra)
+    args = [str(BIN / "jupyter-book"), "build", ".", *extra]
+    print("+", " ".join(args), flush=True)
+    failed, cell, in_cell = [], [], False
+    with subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, errors="replace") as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            match = re.search(r"ExecutionError: (\S+\.ipynb)", line)
+            if match and match.group(1) not in failed:
+                failed.append(match.group(1))
+            if "An error occurred while executing the following cell" in line and not cell:
+                in_cell = True
+            elif in_cell:
+                cell.append(line.rstrip())
+                in_cell = len(cell) < 40 and not re.match(r"\x1b\[\d+mAssertionError|\w+Error:",
+                                                          re.sub(r"\x1b\[[\d;]*m", "", line))
+    if proc.returncode:
+        if failed:
+            print("\n" + "=" * 79 + "\nThe book was NOT built: a notebook raised while executing.")
+            for path in failed:
+                print(f"  notebook: {Path(path).relative_to(ROOT) if Path(path).is_absolute() else path}")
+            if cell:
+                print("  failing cell and error:\n    " + "\n    ".join(
+                    re.sub(r"\x1b\[[\d;]*m", "", c) for c in cell if c.strip()))
+            print("=" * 79)
+        raise subprocess.CalledProcessError(proc.returncode, args)
 
 
 def book() -> None:
@@ -70,9 +143,11 @@ def test() -> None:
     started = time.perf_counter()
     # course_lib's tests and every notebook (nbval: no cell may raise; claims are asserts),
     # spread over the available cores, one notebook per worker.
-    sh(PY, "-m", "pytest", "tests", "book", "--ignore=tests/test_browser.py", "--nbval-lax",
-       "--nbval-current-env", "--nbval-cell-timeout=300", "-n", "auto", "--dist", "loadfile",
-       "-p", "no:cacheprovider")
+    sh(PY, "-m", "pytest", "tests", "book", "--ignore=tests/test_browser.py", *NBVAL,
+       "-n", "auto", "--dist", "loadfile", "-p", "no:cacheprovider")
+    # The same notebooks must pass on other CPUs' rounding and with other seeds.
+    for name in TEST_CONFIGS:
+        run_configuration(name, notebooks())
     # The book as readers get it, executed from scratch, with warnings as errors.
     shutil.rmtree(BUILD / ".jupyter_cache", ignore_errors=True)
     jupyter_book("-W", "-n", "--keep-going")
@@ -92,16 +167,78 @@ def timings() -> None:
         "    NotebookClient(nb, timeout=600, resources={'metadata': {'path': 'book'}}).execute()\n"
         "    print(f'{time.perf_counter() - t:7.1f} s  {path}', flush=True)\n"
     )
-    notebooks = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "book").glob("*.ipynb"))
-    sh(PY, "-c", code, *notebooks)
+    sh(PY, "-c", code, *notebooks())
 
 
-COMMANDS = {"book": book, "test": test, "timings": timings}
+def _notebook_outcomes(junit: Path) -> dict[str, str]:
+    """notebook path -> "pass" / "FAIL" from a junit report of an nbval run."""
+    import xml.etree.ElementTree as ET
+
+    outcomes: dict[str, str] = {}
+    if not junit.exists():
+        return outcomes
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        match = re.search(r"book[./](\w+)(?:\.ipynb)?", case.get("classname", "") + "/"
+                          + case.get("file", ""))
+        if not match:
+            continue
+        path = f"book/{match.group(1)}.ipynb"
+        failed = any(child.tag in ("failure", "error") for child in case)
+        if failed or path not in outcomes:
+            outcomes[path] = "FAIL" if failed else outcomes.get(path, "pass")
+    return outcomes
+
+
+def robustness(args: list[str]) -> None:
+    """Every notebook under nbval in every configuration; a notebook x configuration table."""
+    ensure_env()
+    names = list(ROBUSTNESS)
+    if args[:1] == ["--only"]:
+        names = args[1].split(",")
+        args = args[2:]
+    unknown = [n for n in names if n not in ROBUSTNESS]
+    if unknown:
+        sys.exit(f"unknown configuration(s) {unknown}; choose from {list(ROBUSTNESS)}")
+    paths = args or notebooks()
+    report = BUILD / "robustness"
+    report.mkdir(parents=True, exist_ok=True)
+    table: dict[str, dict[str, str]] = {p: {} for p in paths}
+    seconds = {}
+    for name in names:
+        junit = report / f"{name}.xml"
+        junit.unlink(missing_ok=True)
+        started = time.perf_counter()
+        run_configuration(name, paths, junit, check=False)
+        seconds[name] = time.perf_counter() - started
+        outcomes = _notebook_outcomes(junit)
+        for p in paths:
+            table[p][name] = outcomes.get(p, "FAIL")
+    width = max(len(Path(p).stem) for p in paths)
+    lines = ["| notebook".ljust(width + 2) + " | " + " | ".join(names) + " |",
+             "|" + "-" * (width + 2) + "|" + "|".join("-" * (len(n) + 2) for n in names) + "|"]
+    for p in paths:
+        lines.append(f"| {Path(p).stem.ljust(width)} | "
+                     + " | ".join(table[p][n].ljust(len(n)) for n in names) + " |")
+    lines.append(f"| {'(wall time)'.ljust(width)} | "
+                 + " | ".join(f"{seconds[n]:.0f} s".ljust(len(n)) for n in names) + " |")
+    text = "\n".join(lines)
+    (report / "table.md").write_text(text + "\n")
+    print("\n" + text + f"\n\n(also in {report / 'table.md'})")
+    if any(v != "pass" for row in table.values() for v in row.values()):
+        sys.exit(1)
+
+
+COMMANDS = {"book": book, "test": test, "timings": timings, "robustness": robustness}
+TAKES_ARGS = {"robustness"}
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or sys.argv[1] not in COMMANDS:
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS or (
+            len(sys.argv) > 2 and sys.argv[1] not in TAKES_ARGS):
         sys.exit(f"usage: python3 {Path(__file__).name} {{{'|'.join(COMMANDS)}}}")
     try:
-        COMMANDS[sys.argv[1]]()
+        if sys.argv[1] in TAKES_ARGS:
+            COMMANDS[sys.argv[1]](sys.argv[2:])
+        else:
+            COMMANDS[sys.argv[1]]()
     except subprocess.CalledProcessError as err:
         sys.exit(err.returncode)

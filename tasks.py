@@ -9,6 +9,7 @@
 Both create the virtual environment ``.venv`` on first use and install ``requirements.txt``
 into it (again only when that file changes). Reports, not part of the two commands:
 
+    python3 tasks.py pdf          # the whole book as one PDF (_build/pdf/)
     python3 tasks.py timings      # execute each notebook once and print its wall time
     python3 tasks.py robustness   # every notebook under nbval in every configuration of
                                   # ROBUSTNESS (other CPU kernels, BLAS cores, one thread,
@@ -134,6 +135,20 @@ def book() -> None:
     print(f"\nThe book is at {BUILD / 'html' / 'index.html'}")
 
 
+PDF = BUILD / "pdf" / "optimization-for-training-deep-models.pdf"
+
+
+def pdf() -> None:
+    """The whole book as one PDF: Jupyter Book's single-page HTML (reusing the notebooks
+    executed for the HTML book), printed by headless Chromium (tools/print_pdf.py)."""
+    from tools.offline_assets import ensure_chromium
+
+    ensure_env()
+    ensure_chromium()
+    jupyter_book("--builder", "singlehtml")
+    sh(PY, "-m", "tools.print_pdf", BUILD / "singlehtml" / "index.html", PDF)
+
+
 def test() -> None:
     from tools.offline_assets import ensure_assets, ensure_chromium
 
@@ -151,6 +166,9 @@ def test() -> None:
     # The book as readers get it, executed from scratch, with warnings as errors.
     shutil.rmtree(BUILD / ".jupyter_cache", ignore_errors=True)
     jupyter_book("-W", "-n", "--keep-going")
+    # The PDF, from the same executed notebooks.
+    jupyter_book("--builder", "singlehtml", "-W", "-n", "--keep-going")
+    sh(PY, "-m", "tools.print_pdf", BUILD / "singlehtml" / "index.html", PDF)
     # ... and as they see it: every page in headless Chromium with the network blocked.
     sh(PY, "-m", "pytest", "tests/test_browser.py", "-p", "no:cacheprovider")
     print(f"\nAll tests passed in {time.perf_counter() - started:.0f} s")
@@ -228,7 +246,8 @@ def robustness(args: list[str]) -> None:
         sys.exit(1)
 
 
-COMMANDS = {"book": book, "test": test, "timings": timings, "robustness": robustness}
+COMMANDS = {"book": book, "test": test, "timings": timings, "robustness": robustness,
+            "pdf": pdf}
 TAKES_ARGS = {"robustness"}
 
 if __name__ == "__main__":

@@ -133,11 +133,38 @@ def animate_trajectories(objective, paths: dict, *, frames: int = 40, interval: 
     return anim
 
 
-def animation_html(anim, frame_format: str = "jpeg"):
-    """An ``IPython.display.HTML`` player for ``anim`` with embedded frames (JPEG by default,
-    about a quarter of the size of PNG frames), suitable for the static HTML book."""
-    from IPython.display import HTML
+class _CollectFrames(animation.AbstractMovieWriter):
+    """A movie writer that keeps each frame's pixels instead of writing a file."""
 
-    with plt.rc_context({"animation.frame_format": frame_format,
-                         "animation.embed_limit": 20.0}):
-        return HTML(anim.to_jshtml(default_mode="once"))
+    def __init__(self):
+        super().__init__(fps=10)
+        self.frames: list[np.ndarray] = []
+
+    def setup(self, fig, outfile, dpi=None):
+        super().setup(fig, outfile, dpi)
+
+    def grab_frame(self, **savefig_kwargs):
+        import io
+
+        buffer = io.BytesIO()
+        self.fig.savefig(buffer, format="rgba", dpi=self.dpi, facecolor="white")
+        width, height = self.fig.canvas.get_width_height(physical=True)
+        pixels = np.frombuffer(buffer.getvalue(), np.uint8)
+        self.frames.append(pixels.reshape(height, width, 4)[..., :3].copy())
+
+    def finish(self):
+        pass
+
+
+def animation_html(anim, *, alt: str = "", title: str | None = None):
+    """An ``IPython.display.HTML`` player for ``anim`` (a Matplotlib animation) that plays in
+    the static HTML book without a kernel: a frame slider and a play button
+    (:func:`course_lib.static_widgets.frames_player`). The frames are stored as transparent
+    layers over one key image, so a 40-frame animation weighs about as much as three whole
+    frames. ``alt`` describes what the animation shows, for readers who cannot see it."""
+    from .static_widgets import frames_player
+
+    writer = _CollectFrames()
+    anim.save("unused.frames", writer=writer, dpi=anim._fig.dpi)
+    return frames_player(writer.frames, interval=int(getattr(anim, "_interval", 100)),
+                         alt=alt, title=title, label="step")

@@ -7,11 +7,21 @@ snippet: ``<input type="range">`` sliders, the frames as base64 images, and a fe
 inline JavaScript that show the frame of the sliders' values. Nothing is loaded from the
 network, so the figure works in the offline HTML book, in Jupyter, on Binder and on Colab.
 
+Page weight: frames drawn here (figures or pixel arrays) are stored as *layers*. Frames of one
+figure share most of their pixels (axes, contours, labels), so a few frames are kept whole, as
+"key" images (JPEG), and every other frame as a transparent PNG of only the pixels in which it
+differs from its key, shown on top of it. The layers are quantized to 256 colours (lines,
+markers, text and their antialiased edges: on average a few levels of 255 off, invisible) and
+stored as lossless WebP, the keys as WebP (``fmt="webp"``, the default), JPEG or PNG; the whole
+is about six times smaller than storing every frame as a JPEG.
+
 * :func:`precomputed_slider` -- the component: ``{slider values: figure or image bytes}``.
 * :func:`momentum_explorer_static` -- the momentum explorer (learning rate x momentum), drawn
   by the same :class:`course_lib.widgets.ExplorerFigure` as the ipywidgets version.
 * :func:`optimizer_comparison_static` -- several optimizers' trajectories on one or more test
   surfaces, with a slider over the step ``k`` (and one over the surface).
+* :func:`frames_player` -- a sequence of frames with a play button (used for animations by
+  :func:`course_lib.plotting.animation_html`).
 """
 
 from __future__ import annotations
@@ -31,14 +41,18 @@ from . import plotting
 from .descent import run
 from .widgets import ExplorerFigure, _path
 
-__all__ = ["precomputed_slider", "momentum_explorer_static", "optimizer_comparison_static",
-           "figure_bytes"]
+__all__ = ["precomputed_slider", "frames_player", "momentum_explorer_static",
+           "optimizer_comparison_static", "figure_bytes", "figure_pixels"]
 
 CSS_CLASS = "course-static-slider"
+# a 1 x 1 transparent PNG: the top layer's source while a frame has no layer
+TRANSPARENT_PIXEL = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAAD"
+                     "UlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
 _calls = itertools.count()      # makes element ids unique per call within a kernel
 
 
 JPEG_QUALITY = 80   # with optimize=True: about 24 kB for a 648 x 273 frame, no visible artefacts
+WEBP_QUALITY = 80   # about 13 kB for the same frame
 
 
 def figure_bytes(fig, *, fmt: str = "jpeg", dpi: float | None = None, close: bool = True,
@@ -54,12 +68,123 @@ def figure_bytes(fig, *, fmt: str = "jpeg", dpi: float | None = None, close: boo
     return buffer.getvalue()
 
 
+def figure_pixels(fig, *, dpi: float | None = None, close: bool = True) -> np.ndarray:
+    """Render a Matplotlib figure on a white background to an ``(H, W, 3)`` uint8 array."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    if dpi is not None:
+        fig.set_dpi(dpi)
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    face = fig.get_facecolor()
+    fig.set_facecolor("white")
+    canvas.draw()
+    rgb = np.asarray(canvas.buffer_rgba())[..., :3].copy()
+    fig.set_facecolor(face)
+    if close:
+        plt.close(fig)
+    return rgb
+
+
+KEY_RATIO = 0.5   # a frame becomes a new key when its layer would be larger than this x key
+
+
+FORMATS = ("webp", "jpeg", "png")
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise ValueError(f"Invalid fmt: {fmt!r} (expected one of {', '.join(FORMATS)})")
+
+
+def _encode_key(rgb: np.ndarray, fmt: str) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    image = Image.fromarray(rgb, "RGB")
+    if fmt == "jpeg":
+        image.save(buffer, format="JPEG", quality=JPEG_QUALITY, optimize=True)
+    elif fmt == "webp":
+        image.save(buffer, format="WEBP", quality=WEBP_QUALITY, method=6)
+    else:
+        image.save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def _encode_layer(rgb: np.ndarray, key: np.ndarray, fmt: str = "webp") -> bytes | None:
+    """A transparent image holding the pixels of ``rgb`` that differ from ``key`` (None when
+    none do), quantized to at most 256 colours (lines, markers and text, antialiased), as
+    lossless WebP (a PNG when ``fmt="png"``)."""
+    from PIL import Image
+
+    changed = np.any(rgb != key, axis=-1)
+    if not changed.any():
+        return None
+    rgba = np.zeros(rgb.shape[:2] + (4,), np.uint8)
+    rgba[changed, :3] = rgb[changed]
+    rgba[changed, 3] = 255
+    image = Image.fromarray(rgba, "RGBA").quantize(colors=256, method=Image.Quantize.FASTOCTREE)
+    buffer = io.BytesIO()
+    if fmt == "png":
+        image.save(buffer, format="PNG", optimize=True)
+    else:
+        image.convert("RGBA").save(buffer, format="WEBP", lossless=True, method=6)
+    return buffer.getvalue()
+
+
+def _data_uri(data: bytes) -> str:
+    return f"data:{_mime(data)};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def _layers(frames: list, fmt: str, dpi: float | None) -> tuple[list[str], list[list], str]:
+    """Encode ``frames`` (figures, ``(H, W, 3)`` uint8 arrays or PNG/JPEG bytes) as key images
+    and layers. Returns ``(keys, layers, digest)``: ``keys`` the data URIs of the whole images;
+    ``layers[i] = [key index, data URI of the transparent layer or None]`` for frame ``i``."""
+    keys: list[str] = []
+    layers: list[list] = []
+    key_rgb = None
+    digest = hashlib.sha1()
+    for frame in frames:
+        if isinstance(frame, (bytes, bytearray)):
+            data = bytes(frame)
+            _mime(data)
+            uri = _data_uri(data)
+            if uri not in keys:
+                keys.append(uri)
+                digest.update(data)
+            layers.append([keys.index(uri), None])
+            key_rgb = None
+            continue
+        rgb = frame if isinstance(frame, np.ndarray) else figure_pixels(frame, dpi=dpi)
+        if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[-1] != 3:
+            raise ValueError("a frame array must be (H, W, 3) uint8 pixels")
+        layer = None
+        if key_rgb is not None and key_rgb.shape == rgb.shape:
+            layer = _encode_layer(rgb, key_rgb, fmt)
+            if layer is not None and len(layer) > KEY_RATIO * len(keys[-1]) * 3 / 4:
+                layer = "new key"
+        else:
+            layer = "new key"
+        if layer == "new key":
+            data = _encode_key(rgb, fmt)
+            keys.append(_data_uri(data))
+            key_rgb = rgb
+            layers.append([len(keys) - 1, None])
+            digest.update(data)
+        else:
+            layers.append([len(keys) - 1, None if layer is None else _data_uri(layer)])
+            if layer is not None:
+                digest.update(layer)
+    return keys, layers, digest.hexdigest()
+
+
 def _mime(data: bytes) -> str:
     if data[:8] == b"\x89PNG\r\n\x1a\n":
         return "image/png"
     if data[:3] == b"\xff\xd8\xff":
         return "image/jpeg"
-    raise ValueError("a frame must be a Matplotlib figure or PNG/JPEG bytes")
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    raise ValueError("a frame must be a Matplotlib figure, pixels or PNG/JPEG/WebP bytes")
 
 
 def _label(value) -> str:
@@ -91,8 +216,8 @@ def _normalise_sliders(frames: Mapping, sliders) -> list[tuple[str, list]]:
 
 
 def precomputed_slider(frames: Mapping, sliders=None, *, initial=None, title: str | None = None,
-                       alt: str = "", fmt: str = "jpeg", dpi: float | None = None,
-                       width: str | None = None):
+                       alt: str = "", fmt: str = "webp", dpi: float | None = None,
+                       width: str | None = None, play_interval: int | None = None):
     """A figure with sliders that switches between precomputed frames, without a kernel.
 
     Parameters
@@ -106,6 +231,7 @@ def precomputed_slider(frames: Mapping, sliders=None, *, initial=None, title: st
     initial : the key shown first (default: the first value of each slider).
     title : optional text above the sliders. ``alt`` : the image's alternative text.
     width : CSS width of the image (default: its natural size, shrunk to fit).
+    play_interval : milliseconds; when given, a play button steps the last slider.
 
     Returns an ``IPython.display.HTML``. Identical frames are stored once. Element ids are
     unique per call (``course-static-slider-<hash>-<n>``) and the snippet loads nothing
@@ -113,6 +239,7 @@ def precomputed_slider(frames: Mapping, sliders=None, *, initial=None, title: st
     """
     from IPython.display import HTML
 
+    _check_format(fmt)
     if not frames:
         raise ValueError("no frames")
     sliders = _normalise_sliders(frames, sliders)
@@ -129,25 +256,22 @@ def precomputed_slider(frames: Mapping, sliders=None, *, initial=None, title: st
     if initial not in normalised:
         raise ValueError(f"initial={initial} is not a key of frames")
 
-    uris, index, seen = [], [], {}
-    digest = hashlib.sha1()
-    for key in grid:
-        frame = normalised[key]
-        data = frame if isinstance(frame, (bytes, bytearray)) else figure_bytes(frame, fmt=fmt,
-                                                                                dpi=dpi)
-        uri = f"data:{_mime(bytes(data))};base64,{base64.b64encode(data).decode('ascii')}"
-        if uri not in seen:
-            seen[uri] = len(uris)
-            uris.append(uri)
-            digest.update(data)
-        index.append(seen[uri])
+    keys, layers, digest = _layers([normalised[key] for key in grid], fmt, dpi)
+    index, seen, stored = [], {}, []
+    for layer in layers:
+        marker = (layer[0], layer[1])
+        if marker not in seen:
+            seen[marker] = len(stored)
+            stored.append(layer)
+        index.append(seen[marker])
 
-    uid = f"{CSS_CLASS}-{digest.hexdigest()[:10]}-{next(_calls)}"
+    uid = f"{CSS_CLASS}-{digest[:10]}-{next(_calls)}"
     shape = [len(values) for _, values in sliders]
     labels = [[_label(v) for v in values] for _, values in sliders]
     start = [values.index(v) for (_, values), v in zip(sliders, initial)]
-    first = uris[index[int(np.ravel_multi_index(start, shape))]]
-    payload = json.dumps({"shape": shape, "labels": labels, "index": index, "frames": uris},
+    first_key, first_layer = stored[index[int(np.ravel_multi_index(start, shape))]]
+    payload = json.dumps({"shape": shape, "labels": labels, "index": index, "keys": keys,
+                          "layers": stored},
                          separators=(",", ":")).replace("</", "<\\/")
 
     controls = []
@@ -160,6 +284,9 @@ def precomputed_slider(frames: Mapping, sliders=None, *, initial=None, title: st
             f'data-slider="{i}" style="width:{max(8, min(16, 2 * len(values)))}em">'
             f'<output id="{uid}-v{i}" style="min-width:4em;font-variant-numeric:tabular-nums">'
             f'{html.escape(labels[i][s])}</output></label>')
+    if play_interval is not None:
+        controls.insert(0, f'<button type="button" id="{uid}-play" aria-label="play" '
+                           f'style="min-width:5em">&#9654; play</button>')
     heading = (f'<div style="font-weight:600;margin-bottom:0.3em">{html.escape(title)}</div>'
                if title else "")
     style = f"width:{width};" if width else ""
@@ -167,27 +294,56 @@ def precomputed_slider(frames: Mapping, sliders=None, *, initial=None, title: st
         "(function(){var id=%s,root=document.getElementById(id);"
         "if(!root||root.getAttribute('data-ready'))return;root.setAttribute('data-ready','1');"
         "var d=JSON.parse(document.getElementById(id+'-data').textContent),"
-        "img=document.getElementById(id+'-img'),inputs=[],outs=[];"
+        "img=document.getElementById(id+'-img'),top=document.getElementById(id+'-top'),"
+        "inputs=[],outs=[];"
         "for(var i=0;i<d.shape.length;i++){inputs.push(document.getElementById(id+'-s'+i));"
         "outs.push(document.getElementById(id+'-v'+i));}"
         "function show(){var k=0;for(var i=0;i<inputs.length;i++){"
         "var v=Math.max(0,Math.min(d.shape[i]-1,parseInt(inputs[i].value,10)||0));"
         "k=k*d.shape[i]+v;outs[i].textContent=d.labels[i][v];"
         "inputs[i].setAttribute('aria-valuetext',d.labels[i][v]);}"
-        "img.src=d.frames[d.index[k]];root.setAttribute('data-frame',String(k));}"
+        "var l=d.layers[d.index[k]],src=d.keys[l[0]];if(img.getAttribute('src')!==src)img.src=src;"
+        "if(l[1]){top.src=l[1];top.style.visibility='visible';}"
+        "else{top.style.visibility='hidden';}"
+        "root.setAttribute('data-frame',String(k));}"
         "inputs.forEach(function(el){el.addEventListener('input',show);"
-        "el.addEventListener('change',show);});show();})();" % json.dumps(uid))
+        "el.addEventListener('change',show);});"
+        "var play=document.getElementById(id+'-play'),timer=null;"
+        "if(play){var last=inputs[inputs.length-1];play.addEventListener('click',function(){"
+        "if(timer){clearInterval(timer);timer=null;play.innerHTML='&#9654; play';return;}"
+        "play.innerHTML='&#10073;&#10073; pause';timer=setInterval(function(){"
+        "var n=parseInt(last.value,10)+1;if(n>parseInt(last.max,10)){clearInterval(timer);"
+        "timer=null;play.innerHTML='&#9654; play';return;}last.value=String(n);show();},"
+        "%d);});}show();})();" % (json.dumps(uid), play_interval or 0))
+    top_src = first_layer or TRANSPARENT_PIXEL
     snippet = (
         f'<div class="{CSS_CLASS} tex2jax_ignore mathjax_ignore" id="{uid}" '
         f'data-frames="{len(grid)}" data-frame="{int(np.ravel_multi_index(start, shape))}" '
         f'style="margin:0.5em 0">{heading}'
         f'<div style="display:flex;flex-wrap:wrap;gap:0.3em 1.5em;font-size:0.9em;'
         f'margin-bottom:0.3em">{"".join(controls)}</div>'
-        f'<img id="{uid}-img" src="{first}" alt="{html.escape(alt)}" '
-        f'style="max-width:100%;height:auto;{style}">'
+        f'<div style="position:relative;display:inline-block;max-width:100%;{style}">'
+        f'<img id="{uid}-img" src="{keys[first_key]}" alt="{html.escape(alt)}" '
+        f'style="display:block;max-width:100%;height:auto;width:100%">'
+        f'<img id="{uid}-top" src="{top_src}" alt="" aria-hidden="true" '
+        f'style="position:absolute;left:0;top:0;width:100%;height:100%;'
+        f'visibility:{"visible" if first_layer else "hidden"}"></div>'
         f'<script type="application/json" id="{uid}-data">{payload}</script>'
         f'<script>{script}</script></div>')
     return HTML(snippet)
+
+
+def frames_player(frames: Sequence, *, interval: int = 100, title: str | None = None,
+                  alt: str = "", fmt: str = "webp", dpi: float | None = None,
+                  label: str = "frame"):
+    """An animation for the HTML book: ``frames`` (figures, pixel arrays or image bytes) behind
+    a slider and a play button that steps through them every ``interval`` milliseconds."""
+    frames = list(frames)
+    if not frames:
+        raise ValueError("no frames")
+    steps = list(range(len(frames)))
+    return precomputed_slider(dict(zip(steps, frames)), [(label, steps)], title=title, alt=alt,
+                              fmt=fmt, dpi=dpi, play_interval=interval)
 
 
 class _FrameGrabber:
@@ -196,31 +352,20 @@ class _FrameGrabber:
     given artists on it and encodes the pixels (the blitting technique of Matplotlib's
     animations). About ten times faster than a full ``savefig`` per frame."""
 
-    def __init__(self, fig, *, fmt: str = "jpeg", quality: int = JPEG_QUALITY):
+    def __init__(self, fig):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-        if fmt not in ("png", "jpeg"):
-            raise ValueError(f"fmt must be 'png' or 'jpeg', got {fmt!r}")
-        self.fig, self.fmt, self.quality = fig, fmt, quality
+        self.fig = fig
         self.canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
         self.canvas.draw()
         self.background = self.canvas.copy_from_bbox(fig.bbox)
 
-    def grab(self, artists) -> bytes:
-        from PIL import Image
-
+    def grab(self, artists) -> np.ndarray:
+        """The frame with ``artists`` drawn on the background, as ``(H, W, 3)`` uint8 pixels."""
         self.canvas.restore_region(self.background)
         for artist in artists:
             (artist.axes or self.fig).draw_artist(artist)
-        width, height = self.canvas.get_width_height(physical=True)
-        image = Image.frombuffer("RGBA", (width, height), self.canvas.buffer_rgba(), "raw",
-                                 "RGBA", 0, 1).convert("RGB")
-        buffer = io.BytesIO()
-        if self.fmt == "jpeg":
-            image.save(buffer, format="JPEG", quality=self.quality, optimize=True)
-        else:
-            image.save(buffer, format="PNG", optimize=True)
-        return buffer.getvalue()
+        return np.asarray(self.canvas.buffer_rgba())[..., :3].copy()
 
 
 def _gap_limits(gaps) -> tuple[float, float]:
@@ -244,7 +389,7 @@ def _gap(path, objective):
 
 def momentum_explorer_static(objective, lrs: Sequence[float], momenta: Sequence[float], *,
                              x0=None, steps: int = 60, nesterov=False, initial=None,
-                             dpi: float = 72, fmt: str = "jpeg", title: str | None = None):
+                             dpi: float = 72, fmt: str = "webp", title: str | None = None):
     """The momentum explorer of :func:`course_lib.widgets.momentum_explorer` for the HTML book:
     sliders over the learning rates ``lrs`` and the momenta ``momenta`` (and, with
     ``nesterov=(False, True)``, a third one for the Nesterov switch); every frame is drawn in
@@ -259,7 +404,7 @@ def momentum_explorer_static(objective, lrs: Sequence[float], momenta: Sequence[
              for lr in lrs for mu in momenta for nag in variants}
     figure = ExplorerFigure(objective, dpi=dpi, steps=steps, pyplot=False,
                             gap_limits=_gap_limits(_gap(p, objective) for p in paths.values()))
-    grabber = _FrameGrabber(figure.fig, fmt=fmt)
+    grabber = _FrameGrabber(figure.fig)
     frames = {}
     for (lr, mu, nag), path in paths.items():
         figure.draw(path, lr=lr, momentum=mu)
@@ -270,14 +415,14 @@ def momentum_explorer_static(objective, lrs: Sequence[float], momenta: Sequence[
                ("momentum μ" + (" (Nesterov)" if nesterov is True else ""), list(momenta))]
     if switch:
         sliders.append(("Nesterov", variants))
-    return precomputed_slider(frames, sliders, initial=initial, title=title,
+    return precomputed_slider(frames, sliders, initial=initial, title=title, fmt=fmt,
                               alt="Contour plot with the trajectory of SGD with momentum, and "
                                   "the gap to the minimum per step")
 
 
 def optimizer_comparison_static(objectives, optimizers: Mapping, *, steps: int = 100,
                                 frames: int = 21, x0=None, overrides: Mapping | None = None,
-                                dpi: float = 72, fmt: str = "jpeg", figsize=(9, 3.8),
+                                dpi: float = 72, fmt: str = "webp", figsize=(9, 3.8),
                                 title: str | None = None):
     """Several optimizers on one or more test surfaces, with a slider over the step ``k``.
 
@@ -310,7 +455,7 @@ def optimizer_comparison_static(objectives, optimizers: Mapping, *, steps: int =
         for k, image in _race_frames(name, objective, paths, ks, steps, dpi, fmt, figsize):
             images[(name, k) if len(objectives) > 1 else k] = image
     sliders = ([("surface", list(objectives))] if len(objectives) > 1 else []) + [("step k", ks)]
-    return precomputed_slider(images, sliders, title=title,
+    return precomputed_slider(images, sliders, title=title, fmt=fmt,
                               alt="Trajectories of several optimizers on a test surface, and "
                                   "their gaps to the minimum, up to step k")
 
@@ -333,7 +478,7 @@ def _race_frames(name, objective, paths, ks, steps, dpi, fmt, figsize):
     heading = fig.suptitle(f"{name}: step k = {steps}", fontsize=9)
     fig.tight_layout()
     heading.set_text("")
-    grabber = _FrameGrabber(fig, fmt=fmt)
+    grabber = _FrameGrabber(fig)
     artists = []
     for k in ks:
         for artist in artists[:-1]:

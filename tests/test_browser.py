@@ -10,7 +10,13 @@ For every page of ``_toc.yml``:
 * every ``<img>`` has loaded (non-zero natural width); saved ipywidgets state renders;
 * each kernel-free interactive figure (``course_lib.static_widgets``) responds: moving a
   slider with the keyboard changes the frame shown;
-* a notebook page's Binder and Colab links open that notebook of the configured repository.
+* a notebook page's Binder and Colab links open that notebook of the configured repository;
+* the reader's experience: the page with its images weighs at most ``MAX_PAGE_BYTES``, its
+  first screen (title and the figures on it) is painted within ``MAX_FIRST_PAINT_MS`` of the
+  navigation's start, no line of code is cut off behind a scrollbar, every content image has
+  alternative text that describes it (not its file name) and an opaque background, so it stays
+  legible in the theme's dark mode. The measurements of every page are printed as a table and
+  written to ``_build/reader_metrics.md``.
 
 Screenshots of three pages are saved under ``_build/screenshots/``. The book-level tests skip
 only when the book has not been built (``python3 tasks.py test`` builds it before running this
@@ -49,6 +55,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-sync", "--disable-default-apps", "--disable-extensions",
                  "--disable-quic", "--no-first-run", "--no-default-browser-check"]
 TIMEOUT_MS = 30_000
+MAX_PAGE_BYTES = 2_000_000      # the HTML document plus every image it shows
+MAX_FIRST_PAINT_MS = 1_500      # navigation start to the first screen painted
+FIRST_SCREEN_PX = 900           # the first screen of a 1280 x 900 window
+METRICS: dict[str, dict] = {}
 
 
 
@@ -246,6 +256,7 @@ def check_page(visit_, page_name: str, screenshot: bool = False):
     if broken:
         report.append(f"images that did not load: {broken}")
 
+    report += check_reader_experience(page, page_name)
     report += check_sliders(page, page_name)
     report += check_launch_links(page, page_name)
     if screenshot:
@@ -265,6 +276,104 @@ def check_page(visit_, page_name: str, screenshot: bool = False):
     return report
 
 
+READER_CHECKS = """async (firstScreen) => {
+  const nav = performance.getEntriesByType('navigation')[0];
+  const fcp = performance.getEntriesByName('first-contentful-paint')[0];
+  const root = document.querySelector('article') || document.querySelector('main')
+               || document.body;
+  const content = Array.from(root.querySelectorAll('img'))
+                       .filter(img => img.getAttribute('aria-hidden') !== 'true');
+  // first screen: the title's paint, and every image above the fold loaded
+  let painted = fcp ? fcp.startTime : null;
+  for (const img of content) {
+    const top = img.getBoundingClientRect().top + window.scrollY;
+    if (top >= firstScreen) continue;
+    const src = img.currentSrc || img.src;
+    const entry = src.startsWith('data:') ? null : performance.getEntriesByName(src)[0];
+    const ready = entry ? entry.responseEnd : nav.domInteractive;
+    painted = Math.max(painted || 0, ready);
+  }
+  const files = Array.from(document.images).map(img => img.currentSrc || img.src)
+                     .filter(src => src && !src.startsWith('data:'));
+  // code that runs off the page: a code cell's input wider than its box
+  const overflow = Array.from(root.querySelectorAll('.cell_input pre, div.highlight pre'))
+      .filter(pre => pre.scrollWidth > pre.clientWidth + 1)
+      .map(pre => {
+        const lines = pre.textContent.split('\n');
+        return lines.reduce((a, b) => (b.length > a.length ? b : a), '').slice(0, 90);
+      });
+  // alternative text: present, and not a file name
+  const fileName = /^[\w.\-/]+\.(png|jpe?g|gif|svg|webp)$/i;
+  const badAlt = content.filter(img => {
+      const alt = (img.getAttribute('alt') || '').trim();
+      const name = (img.getAttribute('src') || '').split('/').pop();
+      return !alt || fileName.test(alt) || alt === name;
+    }).map(img => (img.getAttribute('alt') || '(none)') + ' <- '
+                  + (img.getAttribute('src') || '').slice(0, 60));
+  // opaque pixels in the corners: legible on the dark theme's background
+  const transparent = [];
+  for (const img of content.slice(0, 80)) {
+    if (!img.naturalWidth) continue;
+    const c = document.createElement('canvas');
+    c.width = img.naturalWidth; c.height = img.naturalHeight;
+    const g = c.getContext('2d');
+    try {
+      g.drawImage(img, 0, 0);
+      const a = g.getImageData(1, 1, 1, 1).data[3];
+      const b = g.getImageData(c.width - 2, c.height - 2, 1, 1).data[3];
+      if (a < 255 || b < 255) transparent.push((img.getAttribute('src') || '').slice(0, 60));
+    } catch (e) { /* an SVG or cross-origin image: not checked */ }
+  }
+  return {painted, fcp: fcp ? fcp.startTime : null, files, overflow, badAlt, transparent};
+}"""
+
+
+def check_reader_experience(page, page_name: str) -> list[str]:
+    """Page weight, first paint, code width, alternative text and opaque figures."""
+    found = page.evaluate(READER_CHECKS, FIRST_SCREEN_PX)
+    html_bytes = (HTML / f"{page_name}.html").stat().st_size
+    image_bytes = 0
+    for src in set(found["files"]):
+        path = urlsplit(src).path.lstrip("/")
+        if (HTML / path).is_file() and not path.endswith((".js", ".css")):
+            image_bytes += (HTML / path).stat().st_size
+    weight = html_bytes + image_bytes
+    METRICS[page_name] = {"bytes": weight, "painted_ms": found["painted"],
+                          "fcp_ms": found["fcp"]}
+    report = []
+    if weight > MAX_PAGE_BYTES:
+        report.append(f"page weight {weight / 1e6:.2f} MB (HTML {html_bytes / 1e6:.2f} MB + "
+                      f"images {image_bytes / 1e6:.2f} MB) > {MAX_PAGE_BYTES / 1e6:.1f} MB")
+    if found["painted"] is None:
+        report.append("no first contentful paint was recorded")
+    elif found["painted"] > MAX_FIRST_PAINT_MS:
+        report.append(f"first screen painted after {found['painted']:.0f} ms "
+                      f"> {MAX_FIRST_PAINT_MS} ms")
+    report += [f"code line cut off behind a scrollbar: {line!r}" for line in found["overflow"]]
+    report += [f"image without a descriptive alt: {bad}" for bad in found["badAlt"]]
+    report += [f"image with a transparent background (illegible in dark mode): {src}"
+               for src in found["transparent"]]
+    return report
+
+
+@pytest.fixture(scope="session", autouse=True)
+def reader_metrics_table():
+    """Print the page-weight and first-paint table of the pages checked in this session."""
+    yield
+    if not METRICS:
+        return
+    lines = ["| page | weight (MB) | first screen painted (ms) | first contentful paint (ms) |",
+             "|---|---|---|---|"]
+    for name, m in METRICS.items():
+        painted = "—" if m["painted_ms"] is None else f"{m['painted_ms']:.0f}"
+        fcp = "—" if m["fcp_ms"] is None else f"{m['fcp_ms']:.0f}"
+        lines.append(f"| {name} | {m['bytes'] / 1e6:.2f} | {painted} | {fcp} |")
+    text = "\n".join(lines)
+    print("\n" + text)
+    if HTML.parent.is_dir():
+        (HTML.parent / "reader_metrics.md").write_text(text + "\n")
+
+
 def check_sliders(page, page_name: str) -> list[str]:
     report = []
     figures = page.locator(".course-static-slider")
@@ -277,19 +386,23 @@ def check_sliders(page, page_name: str) -> list[str]:
         if figure.get_attribute("data-ready") != "1":
             report.append(f"interactive figure {i}: its script did not run")
             continue
-        image = figure.locator("img")
+        image = figure.locator("img").first          # the key image; a layer may lie on top
+        shown = figure.evaluate("f => Array.from(f.querySelectorAll('img')).map(i => "
+                                "i.getAttribute('src') + i.style.visibility).join()")
         sliders = figure.locator('input[type="range"]')
         changed_image = False
         for j in range(sliders.count()):
             slider = sliders.nth(j)
-            frame, src = figure.get_attribute("data-frame"), image.get_attribute("src")
+            frame, src = figure.get_attribute("data-frame"), shown
             at_end = slider.input_value() == slider.get_attribute("max")
             slider.focus()
             slider.press("Home" if at_end else "End")      # as a reader would, with keys
             if figure.get_attribute("data-frame") == frame:
                 report.append(f"interactive figure {i}: moving slider {j} did not change "
                               "the frame")
-            changed_image |= image.get_attribute("src") != src
+            shown = figure.evaluate("f => Array.from(f.querySelectorAll('img')).map(i => "
+                                    "i.getAttribute('src') + i.style.visibility).join()")
+            changed_image |= shown != src
             output = figure.locator("output").nth(j).inner_text()
             if output != slider.get_attribute("aria-valuetext"):
                 report.append(f"interactive figure {i}: slider {j} shows {output!r}")
@@ -392,6 +505,7 @@ def test_precomputed_slider_in_chromium(visit, tmp_path):
         page = v.open("index.html")
         first, second = page.locator(".course-static-slider").all()
         assert first.get_attribute("data-frame") == "0"
+        assert first.locator("img").nth(1).evaluate("i => i.style.visibility") == "hidden"
         first.locator("input").nth(0).focus()
         page.keyboard.press("ArrowRight")                  # a = 2
         assert first.get_attribute("data-frame") == "2"
@@ -400,7 +514,7 @@ def test_precomputed_slider_in_chromium(visit, tmp_path):
         page.keyboard.press("End")                         # b = "y"
         assert first.get_attribute("data-frame") == "3"
         assert first.locator("output").nth(1).inner_text() == "y"
-        colour = first.locator("img").evaluate("""img => { const c = document.createElement(
+        colour = first.locator("img").first.evaluate("""img => { const c = document.createElement(
             'canvas'); c.width = img.naturalWidth; c.height = img.naturalHeight;
             const g = c.getContext('2d'); g.drawImage(img, 0, 0);
             return Array.from(g.getImageData(5, 5, 1, 1).data.slice(0, 3)); }""")
@@ -409,6 +523,46 @@ def test_precomputed_slider_in_chromium(visit, tmp_path):
         box = first.locator("input").nth(0).bounding_box()  # a click at the right end: a = 3
         page.mouse.click(box["x"] + box["width"] - 2, box["y"] + box["height"] / 2)
         assert first.get_attribute("data-frame") == "5"
+        assert not v.errors and not v.blocked, v.errors + v.blocked
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_layered_frames_and_play_button_in_chromium(visit, tmp_path):
+    """Frames stored as a key image plus transparent layers (course_lib.static_widgets) show
+    the right pixels in a real browser, and the play button steps through them."""
+    import numpy as np
+
+    from course_lib.static_widgets import frames_player
+
+    frames = []
+    for k in range(4):
+        rgb = np.full((30, 40, 3), 255, np.uint8)
+        rgb[10:20, 5 + 8 * k: 12 + 8 * k] = (200, 30, 30)    # a red square moving right
+        frames.append(rgb)
+    html = frames_player(frames, interval=50, alt="a moving square", fmt="png").data
+    (tmp_path / "index.html").write_text(f"<!doctype html><meta charset=utf-8><body>{html}")
+    handler = functools.partial(_QuietHandler, directory=str(tmp_path))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        v = visit()
+        v.base = f"http://127.0.0.1:{httpd.server_address[1]}/"
+        page = v.open("index.html")
+        figure = page.locator(".course-static-slider")
+        pixel = """(f, xy) => { const c = document.createElement('canvas');
+            c.width = 40; c.height = 30; const g = c.getContext('2d');
+            for (const img of f.querySelectorAll('img'))
+              if (img.style.visibility !== 'hidden') g.drawImage(img, 0, 0, 40, 30);
+            return Array.from(g.getImageData(xy[0], xy[1], 1, 1).data.slice(0, 3)); }"""
+        assert figure.evaluate(pixel, [6, 15]) == [200, 30, 30]      # frame 0: square at x=5
+        figure.locator("button").click()
+        page.wait_for_function("() => document.querySelector('.course-static-slider')"
+                               ".getAttribute('data-frame') === '3'")
+        assert figure.evaluate(pixel, [6, 15]) == [255, 255, 255]    # frame 3: moved away
+        assert figure.evaluate(pixel, [30, 15]) == [200, 30, 30]     # ... to x = 29
+        assert figure.locator("button").inner_text().strip().endswith("play")
         assert not v.errors and not v.blocked, v.errors + v.blocked
     finally:
         httpd.shutdown()

@@ -63,8 +63,19 @@ def png(color, size=(8, 6)) -> bytes:
 
 def decode(uri):
     header, payload = uri.split(",", 1)
-    assert header in ("data:image/png;base64", "data:image/jpeg;base64")
+    assert header in ("data:image/png;base64", "data:image/jpeg;base64",
+                      "data:image/webp;base64")
     return Image.open(io.BytesIO(base64.b64decode(payload)))
+
+
+def composite(data, position):
+    """The pixels shown at slider position ``position``: the key image with its layer on top."""
+    key, layer = data["layers"][data["index"][position]]
+    base = np.asarray(decode(data["keys"][key]).convert("RGB")).astype(int)
+    if layer is None:
+        return base
+    top = np.asarray(decode(layer).convert("RGBA")).astype(int)
+    return np.where(top[..., 3:] > 0, top[..., :3], base)
 
 
 @pytest.fixture
@@ -86,13 +97,15 @@ def test_structure_frame_count_order_and_labels(grid_frames):
     data = doc.data()
     assert data["shape"] == [3, 2]
     assert data["labels"] == [["0.1", "0.2", "0.3"], ["0", "0.9"]]
-    assert len(data["index"]) == 6 and len(data["frames"]) == 6
+    assert len(data["index"]) == 6 and len(data["keys"]) == 6
     # row-major over the sliders: index k = i_lr * 2 + i_mu shows frames[(lrs[i_lr], mus[i_mu])]
     for k, (lr, mu) in enumerate([(lr, mu) for lr in sliders[0][1] for mu in sliders[1][1]]):
-        uri = data["frames"][data["index"][k]]
-        assert base64.b64decode(uri.split(",", 1)[1]) == frames[(lr, mu)]
-    (img,) = doc.find("img")
-    assert img["src"] == data["frames"][data["index"][0]]
+        key, layer = data["layers"][data["index"][k]]
+        assert layer is None          # image bytes are stored whole, as they were given
+        assert base64.b64decode(data["keys"][key].split(",", 1)[1]) == frames[(lr, mu)]
+    img, top = doc.find("img")
+    assert img["src"] == data["keys"][data["layers"][data["index"][0]][0]]
+    assert top["alt"] == "" and top["aria-hidden"] == "true"
     assert len(doc.scripts) == 2
 
 
@@ -102,11 +115,11 @@ def test_ids_unique_within_and_across_calls(grid_frames):
     for _ in range(3):
         doc = Parsed(precomputed_slider(frames, sliders).data)
         ids += [attrs["id"] for _, attrs in doc.elements if "id" in attrs]
-    assert len(ids) == 3 * (1 + 2 * 2 + 1 + 1)  # root, 2 x (input, output), img, json
+    assert len(ids) == 3 * (1 + 2 * 2 + 2 + 1)  # root, 2 x (input, output), 2 img, json
     assert len(set(ids)) == len(ids)
     for_attrs = re.findall(r"document\.getElementById\(id\+'-(\w+)'", precomputed_slider(
         frames, sliders).data)
-    assert set(for_attrs) == {"data", "img", "s", "v"}
+    assert set(for_attrs) == {"data", "img", "top", "s", "v", "play"}
 
 
 def test_no_network_references(grid_frames):
@@ -125,9 +138,9 @@ def test_identical_frames_are_stored_once_and_initial_frame(grid_frames):
     frames[(0.3, 0.9)] = png((200, 0, 0))
     doc = Parsed(precomputed_slider(frames, sliders, initial=(0.3, 0.9)).data)
     data = doc.data()
-    assert len(data["frames"]) == 2 and data["index"] == [0, 0, 0, 0, 0, 1]
+    assert len(data["keys"]) == 2 and data["index"] == [0, 0, 0, 0, 0, 1]
     assert [r["value"] for r in doc.find("input", type="range")] == ["2", "1"]
-    assert doc.find("img")[0]["src"] == data["frames"][1]
+    assert doc.find("img")[0]["src"] == data["keys"][1]
 
 
 def test_one_slider_with_bare_keys_and_inferred_values():
@@ -146,9 +159,12 @@ def test_figures_are_rendered_and_closed():
     html = precomputed_slider(figs, [("color", ["red", "blue"])], fmt="png").data
     assert not before & set(plt.get_fignums()), "the figures must be closed"
     data = Parsed(html).data()
-    images = [decode(u) for u in data["frames"]]
-    assert [im.size for im in images] == [(100, 50), (100, 50)]
+    images = [composite(data, k) for k in range(2)]
+    assert [im.shape for im in images] == [(50, 100, 3), (50, 100, 3)]
     assert data["labels"] == [["red", "blue"]]
+    # each frame shows its own axes colour (the frames differ almost everywhere, so the
+    # second is stored whole: a layer would be larger than a key image)
+    assert tuple(images[0][25, 50]) == (255, 0, 0) and tuple(images[1][25, 50]) == (0, 0, 255)
 
 
 @pytest.mark.parametrize("bad, message", [
@@ -200,10 +216,10 @@ def test_momentum_explorer_static_draws_every_pair_with_the_shared_figure(monkey
     doc = Parsed(html)
     data = doc.data()
     assert data["shape"] == [3, 2] and len(data["index"]) == 6
-    assert len(data["frames"]) == 6, "different hyperparameters draw different frames"
+    assert len(data["layers"]) == 6, "different hyperparameters draw different frames"
     assert [r.get("max") for r in doc.find("input", type="range")] == ["2", "1"]
-    sizes = {decode(u).size for u in data["frames"]}
-    assert sizes in ({(648, 273)}, {(648, 274)})  # 9 x 3.8 inches at 72 dpi
+    sizes = {composite(data, k).shape for k in range(6)}
+    assert sizes in ({(273, 648, 3)}, {(274, 648, 3)})  # 9 x 3.8 inches at 72 dpi
     assert "http://" not in html and "https://" not in html
 
 
@@ -261,7 +277,7 @@ def test_momentum_explorer_static_nesterov_switch_is_a_third_slider():
     assert [r["value"] for r in doc.find("input", type="range")] == ["1", "1", "1"]
     # with momentum 0 Nesterov changes nothing: those frames are stored once
     assert data["index"][0] == data["index"][1] and data["index"][4] == data["index"][5]
-    assert len(data["frames"]) == 6
+    assert len(data["layers"]) == 6
 
 
 def test_gap_axes_are_fixed_and_ignore_divergence():
@@ -275,3 +291,86 @@ def test_gap_axes_are_fixed_and_ignore_divergence():
     assert low == pytest.approx(1e-12 * start / 3)        # 1e-12 below the start at most
     low, high = _gap_limits([converging[:5]])
     assert low == pytest.approx(converging[4] / 3) and high == pytest.approx(3 * start)
+
+
+def moving_dot_frames(n=12, fmt_size=(4, 3)):
+    """Frames of one figure in which only a dot moves, as pixel arrays (what the book's
+    explorers and animations produce), and the same frames as whole JPEGs."""
+    from course_lib.static_widgets import _FrameGrabber, figure_bytes
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=fmt_size, dpi=72)
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    xs = np.linspace(-2, 2, 200)
+    ax.contourf(xs, xs, np.add.outer(xs**2, 3 * xs**2), levels=20, cmap="viridis")
+    grabber = _FrameGrabber(fig)
+    frames, whole = [], []
+    for k in range(n):
+        (dot,) = ax.plot([np.cos(k / 2)], [np.sin(k / 2)], "o", color="tab:red")
+        frames.append(grabber.grab([dot]))
+        whole.append(len(figure_bytes(fig, close=False)))
+        dot.remove()
+    return frames, whole
+
+
+def test_layers_reproduce_every_frame_and_weigh_less_than_whole_frames():
+    frames, whole = moving_dot_frames()
+    html = precomputed_slider(dict(enumerate(frames)), [("k", list(range(len(frames))))],
+                              fmt="png").data
+    data = Parsed(html).data()
+    assert len(data["keys"]) == 1 and all(layer[1] for layer in data["layers"][1:])
+    for k, frame in enumerate(frames):
+        shown = composite(data, k)
+        changed = np.any(frame != frames[0], axis=-1)
+        error = np.abs(shown - frame).max(axis=-1)
+        assert error[~changed].max() == 0          # the key is stored losslessly (PNG) here
+        if changed.any():
+            assert error[changed].mean() < 8       # 256-colour layers: a few levels of 255
+    layered = sum(len(u) for u in data["keys"]) + sum(len(l[1] or "") for l in data["layers"])
+    assert layered < 0.5 * 4 / 3 * sum(whole), (layered, sum(whole))
+
+
+def test_webp_layers_and_keys_by_default_and_bad_format():
+    frames, _ = moving_dot_frames(n=3)
+    data = Parsed(precomputed_slider(dict(enumerate(frames)), [("k", [0, 1, 2])]).data).data()
+    assert data["keys"][0].startswith("data:image/webp;base64,")
+    assert data["layers"][1][1].startswith("data:image/webp;base64,")
+    assert np.abs(composite(data, 2) - frames[2]).mean() < 2     # lossy key, lossless layer
+    with pytest.raises(ValueError, match=r"Invalid fmt: 'gif' \(expected one of webp, jpeg, png\)"):
+        precomputed_slider(dict(enumerate(frames)), [("k", [0, 1, 2])], fmt="gif")
+
+
+def test_frames_player_has_a_play_button_over_one_slider():
+    from course_lib.static_widgets import frames_player
+
+    frames, _ = moving_dot_frames(n=5)
+    doc = Parsed(frames_player(frames, interval=150, alt="a dot circling").data)
+    (button,) = doc.find("button")
+    assert button["aria-label"] == "play"
+    (slider,) = doc.find("input", type="range")
+    assert slider["max"] == "4"
+    assert doc.find("img")[0]["alt"] == "a dot circling"
+    assert ",150);" in doc.scripts[-1][1]
+    with pytest.raises(ValueError, match="no frames"):
+        frames_player([])
+
+
+def test_animation_html_stores_layers_of_the_animation_frames():
+    from course_lib import plotting
+
+    q = objectives.Quadratic.from_spectrum([1.0, 10.0])
+    paths = {"SGD": course_run(q, 0.05), "heavy ball": course_run(q, 0.05, momentum=0.8)}
+    anim = plotting.animate_trajectories(q, paths, frames=8)
+    doc = Parsed(plotting.animation_html(anim, alt="two trajectories").data)
+    data = doc.data()
+    assert data["shape"] == [8]
+    assert len(data["keys"]) <= 2 and sum(1 for l in data["layers"] if l[1]) >= 6
+    assert doc.find("img")[0]["alt"] == "two trajectories"
+
+
+def course_run(objective, lr, **hyper):
+    from course_lib.descent import run
+
+    return run(optim.sgd, objective, None, 40, lr=lr, **hyper)

@@ -138,3 +138,62 @@ def test_book_build_stops_and_names_a_failing_notebook_and_cell(tmp_path, monkey
     assert "notebook: chapter.ipynb" in summary
     assert "assert x == 3" in summary and "AssertionError: the claim is false" in summary
     assert not (tmp_path / "_build" / "html" / "chapter.html").exists()
+
+
+BOOK_LINE_LENGTH = 79    # what a code cell of the HTML book shows without a scrollbar
+
+
+def shown_code_cells(path):
+    hidden = {"remove-cell", "remove-input"}
+    return [c for c in load(path)["cells"] if c["cell_type"] == "code"
+            and not hidden & set(c.get("metadata", {}).get("tags", []))]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_code_lines_fit_the_page(path):
+    long = [line for cell in shown_code_cells(path) for line in "".join(cell["source"]).splitlines()
+            if len(line) > BOOK_LINE_LENGTH]
+    assert not long, f"{path.name}: {len(long)} code lines wider than {BOOK_LINE_LENGTH}: {long[:3]}"
+
+
+def test_notebook_code_is_formatted():
+    """`ruff format --line-length 79` leaves every chapter unchanged (run it to fix)."""
+    import shutil
+    import subprocess
+    import sys
+
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    assert ruff, "ruff is pinned in requirements.txt"
+    done = subprocess.run([ruff, "format", "--check", "--line-length", str(BOOK_LINE_LENGTH),
+                           *map(str, NOTEBOOKS)], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("entry", numbered_chapters())
+def test_checks_are_collapsed_with_a_label(entry):
+    """Cells that only verify are collapsed by default (tag hide-input) behind a label that
+    says what they check, so the argument reads without them and every check is one click away."""
+    cells = load(ROOT / f"{entry}.ipynb")["cells"]
+    labelled = []
+    for cell in cells:
+        prompt = cell.get("metadata", {}).get("mystnb", {}).get("code_prompt_show", "")
+        if prompt.startswith("Check:"):
+            labelled.append(prompt)
+            assert "hide-input" in cell["metadata"].get("tags", []), prompt
+            assert len(prompt) > len("Check: ") + 5, "the label says what is checked"
+    assert len(labelled) >= 3, f"{entry}: only {len(labelled)} collapsed checks"
+
+
+INTERNAL = re.compile(r"seed doc|errata list|asked to improve|ERRATA\.md|SYLLABUS|the documents"
+                      r" the course|sources? (?:this|the) course corrects", re.I)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS + sorted((ROOT / "book").glob("*.md")),
+                         ids=lambda p: p.name)
+def test_no_internal_material_in_the_published_book(path):
+    if path.suffix == ".ipynb":
+        text = "\n".join("".join(c["source"]) for c in load(path)["cells"])
+    else:
+        text = path.read_text()
+    found = sorted({m.group(0) for m in INTERNAL.finditer(text)})
+    assert not found, f"{path.name} mentions internal material: {found}"

@@ -8,11 +8,15 @@ r"""Second-order and quasi-Newton optimization (chapter 8).
   two-loop recursion;
 * :mod:`~course_lib.second_order.methods` -- :func:`minimize` with methods ``"gd"``,
   ``"newton"``, ``"cg"``, ``"bfgs"``, ``"lbfgs"``;
+* :mod:`~course_lib.second_order.trust_region` -- dogleg and Steihaug-CG steps, the
+  trust-region driver (as scipy's ``"dogleg"`` and ``"trust-ncg"``);
+* :mod:`~course_lib.second_order.curvature` -- Gauss--Newton / Levenberg--Marquardt,
+  Hessian-free steps (CG on curvature-vector products), K-FAC for a softmax layer;
 * :mod:`~course_lib.second_order.result` -- :class:`OptimizeResult`, :class:`LineSearchResult`.
 
 Conventions follow Nocedal & Wright, *Numerical Optimization* (2nd ed., 2006): :math:`g` is the
 gradient, :math:`H` the Hessian in Newton's method but the *inverse*-Hessian approximation in
-BFGS/L-BFGS, :math:`s_k = x_{k+1}-x_k`, :math:`y_k = g_{k+1}-g_k`, :math:`\rho_k = 1/y_k^\top
+BFGS/L-BFGS (the book writes :math:`D_k` for it, keeping :math:`H` for the Hessian), :math:`s_k = x_{k+1}-x_k`, :math:`y_k = g_{k+1}-g_k`, :math:`\rho_k = 1/y_k^\top
 s_k`. ``gtol`` bounds :math:`\max_i|g_i|`, as in ``scipy.optimize.minimize``.
 """
 
@@ -24,6 +28,9 @@ from .line_search import (armijo_holds, backtracking_line_search, exact_step_qua
 from .methods import METHODS, minimize
 from .newton import cholesky_with_added_identity, eigenvalue_modification, newton_step
 from .quasi_newton import bfgs_inverse_update, initial_scaling, two_loop_recursion
+from .curvature import (gauss_newton, gauss_newton_step, hessian_free_step, kfac_direction,
+                        kfac_factors, softmax_layer_fisher)
+from .trust_region import boundary_intersections, dogleg_step, steihaug_cg, trust_region
 from .result import STATUS, LineSearchResult, OptimizeResult
 
 __all__ = [
@@ -33,4 +40,7 @@ __all__ = [
     "newton_step", "eigenvalue_modification", "cholesky_with_added_identity",
     "beta_fletcher_reeves", "beta_polak_ribiere", "beta_polak_ribiere_plus", "CG_BETAS",
     "linear_cg", "bfgs_inverse_update", "two_loop_recursion", "initial_scaling",
+    "trust_region", "dogleg_step", "steihaug_cg", "boundary_intersections",
+    "gauss_newton", "gauss_newton_step", "hessian_free_step", "softmax_layer_fisher",
+    "kfac_factors", "kfac_direction",
 ]

@@ -55,62 +55,84 @@ def bfgs_inverse_update(H, s, y) -> np.ndarray:
             + (rho * rho * float(y @ Hy) + rho) * np.outer(s, s))
 
 
-def two_loop_recursion(g, s_list, y_list, gamma: float | None = None) -> np.ndarray:
+def two_loop_recursion(g, s_list, y_list, gamma: float | None = None, *,
+                       inner=None) -> np.ndarray:
     r"""L-BFGS two-loop recursion (N&W Algorithm 7.4): returns :math:`r = H_k g`, shape (n,).
 
     :math:`H_k` is :math:`H^0 = \gamma I` updated by BFGS with the pairs in order, oldest
-    first. The search direction is :math:`-r`.
+    first (the book writes :math:`D_k` for it). The search direction is :math:`-r`.
 
     .. code-block:: text
 
         q = g
         for i = k-1, ..., k-m:   alpha_i = rho_i s_i^T q;   q = q - alpha_i y_i
         r = gamma q
-        for i = k-m, ..., k-1:   beta = rho_i y_i^T r;      r = r + s_i (alpha_i - beta)
+        for i = k-m, ..., k-1:   beta_i = rho_i y_i^T r;    r = r + s_i (alpha_i - beta_i)
+
+    This is the one implementation of the recursion in ``course_lib`` (L-BFGS's
+    :class:`LBFGSMemory` calls it). The inner products it needs are expressed through the
+    table :math:`(s_i^\top y_j)_{ij}`: with :math:`q` before the update of step :math:`i`,
+    :math:`s_i^\top q = s_i^\top g - \sum_{j>i}\alpha_j\,s_i^\top y_j`, and with :math:`r`
+    before the update of step :math:`i`,
+    :math:`y_i^\top r = \gamma\,y_i^\top q_{\text{final}} + \sum_{j<i}(\alpha_j-\beta_j)\,
+    s_j^\top y_i`. So the whole recursion costs four matrix-vector products
+    (:math:`Sg`, :math:`Y^\top\alpha`, :math:`Yq`, :math:`S^\top(\alpha-\beta)`) plus
+    :math:`O(m^2)` scalar work, the same :math:`O(mn)` as the vector loops.
 
     Parameters
     ----------
     g : array (n,).
-    s_list, y_list : sequences of arrays (n,), oldest first, with :math:`y_i^\top s_i > 0`.
+    s_list, y_list : sequences of arrays (n,) (or arrays (m, n)), oldest first, with
+        :math:`y_i^\top s_i > 0`.
     gamma : scale of :math:`H^0`; default :func:`initial_scaling` of the newest pair
         (1 when there are no pairs).
+    inner : optional ``(SY, rho)`` precomputed by the caller: ``SY[i][j]`` :math:`=
+        s_i^\top y_j` (an (m, m) array or nested lists) and ``rho[i]`` :math:`= 1/y_i^\top
+        s_i`. When omitted they are computed here (:math:`O(m^2 n)`); L-BFGS keeps them
+        up to date with :math:`O(mn)` work per new pair.
     """
-    q = np.array(g, dtype=float, copy=True)
-    s_list, y_list = list(s_list), list(y_list)
-    if len(s_list) != len(y_list):
-        raise ValueError(f"s_list and y_list differ in length: {len(s_list)} vs {len(y_list)}")
+    g = np.asarray(g, dtype=float)
+    m = len(s_list)
+    if m != len(y_list):
+        raise ValueError(f"s_list and y_list differ in length: {m} vs {len(y_list)}")
+    if m == 0:
+        return (1.0 if gamma is None else gamma) * g.copy()
+    S = np.asarray(s_list, dtype=float).reshape(m, -1)
+    Y = np.asarray(y_list, dtype=float).reshape(m, -1)
+    if inner is None:
+        SY = (S @ Y.T).tolist()
+        rho = [1.0 / SY[i][i] for i in range(m)]
+    else:
+        SY, rho = inner
     if gamma is None:
-        gamma = initial_scaling(s_list[-1], y_list[-1]) if s_list else 1.0
-    rho = [1.0 / float(np.dot(y, s)) for s, y in zip(s_list, y_list)]
-    alpha = [0.0] * len(s_list)
-    for i in reversed(range(len(s_list))):
-        alpha[i] = rho[i] * float(np.dot(s_list[i], q))
-        q -= alpha[i] * y_list[i]
-    r = gamma * q
-    for i in range(len(s_list)):
-        beta = rho[i] * float(np.dot(y_list[i], r))
-        r += (alpha[i] - beta) * s_list[i]
-    return r
+        gamma = SY[m - 1][m - 1] / float(Y[m - 1] @ Y[m - 1])
+    # first loop, newest to oldest: alpha_i = rho_i s_i^T q
+    sg = (S @ g).tolist()
+    alpha = [0.0] * m
+    for i in range(m - 1, -1, -1):
+        row, acc = SY[i], sg[i]
+        for j in range(i + 1, m):
+            acc -= alpha[j] * row[j]
+        alpha[i] = rho[i] * acc
+    q = g - np.dot(alpha, Y)
+    # second loop, oldest to newest: beta_i = rho_i y_i^T r, coef_i = alpha_i - beta_i
+    qy = (Y @ q).tolist()
+    coef = [0.0] * m
+    for i in range(m):
+        acc = gamma * qy[i]
+        for j in range(i):
+            acc += coef[j] * SY[j][i]
+        coef[i] = alpha[i] - rho[i] * acc
+    return gamma * q + np.dot(coef, S)
 
 
 class LBFGSMemory:
     r"""The last ``m`` curvature pairs of L-BFGS, oldest first (the memory of
     ``minimize(..., method="lbfgs")``).
 
-    :meth:`apply` computes :math:`H_k g` by the two-loop recursion with
-    :math:`H^0 = \gamma I` of the newest pair -- the same :math:`\alpha_i, \beta_i` as
-    :func:`two_loop_recursion`, with the inner products precomputed: the pairs are the rows of
-    ``S`` and ``Y`` (shape (m, n)) and :math:`s_i^\top y_j` is kept in an (m, m) table
-    updated with two matrix-vector products per new pair. Then
-
-    .. math:: \alpha_i = \rho_i\Bigl(s_i^\top g - \sum_{j>i}\alpha_j\,s_i^\top y_j\Bigr),
-              \quad q = g - Y^\top\alpha, \quad
-              \beta_i = \rho_i\Bigl(\gamma\,y_i^\top q
-              + \sum_{j<i}(\alpha_j-\beta_j)\,s_j^\top y_i\Bigr),
-              \quad H_k g = \gamma q + S^\top(\alpha - \beta),
-
-    four matrix-vector products and :math:`O(m^2)` scalar work instead of :math:`4m` vector
-    operations: the same :math:`O(mn)` cost with far less interpreter overhead.
+    :meth:`apply` computes :math:`H_k g` with :func:`two_loop_recursion`, passing the table
+    :math:`s_i^\top y_j` (kept up to date with two matrix-vector products per new pair) and
+    the :math:`\rho_i`, so that no inner product among the pairs is recomputed.
     """
 
     def __init__(self, m: int):
@@ -160,24 +182,10 @@ class LBFGSMemory:
         return list(self.S[: self.k].copy()), list(self.Y[: self.k].copy())
 
     def apply(self, g) -> np.ndarray:
-        """:math:`H_k g` (equal to ``two_loop_recursion(g, *self.pairs)`` up to rounding)."""
+        r""":math:`H_k g` by :func:`two_loop_recursion` with the stored pairs and inner
+        products (:math:`H^0 = \gamma I`, :math:`\gamma` of the newest pair)."""
         k = self.k
         if k == 0:
             return np.array(g, dtype=float, copy=True)
-        S, Y, SY, rho, gamma = self.S[:k], self.Y[:k], self._sy, self.rho, self.gamma
-        sg = (S @ g).tolist()
-        alpha = [0.0] * k
-        for i in range(k - 1, -1, -1):
-            row, acc = SY[i], sg[i]
-            for j in range(i + 1, k):
-                acc -= alpha[j] * row[j]
-            alpha[i] = rho[i] * acc
-        q = g - np.dot(alpha, Y)
-        qy = (Y @ q).tolist()
-        coef = [0.0] * k  # alpha_i - beta_i
-        for i in range(k):
-            acc = gamma * qy[i]
-            for j in range(i):
-                acc += coef[j] * SY[j][i]
-            coef[i] = alpha[i] - rho[i] * acc
-        return gamma * q + np.dot(coef, S)
+        return two_loop_recursion(g, self.S[:k], self.Y[:k], self.gamma,
+                                  inner=(self._sy, self.rho))

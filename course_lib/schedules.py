@@ -21,6 +21,12 @@ group), while these are *closed forms* of ``t``. The two agree to rounding (test
 drift when something else changes ``group["lr"]``. :class:`ScheduledLR` drives any
 ``torch.optim.Optimizer`` from these functions.
 
+The factories cover every closed-form scheduler of ``torch.optim.lr_scheduler`` (``StepLR``,
+``MultiStepLR``, ``ExponentialLR``, ``LinearLR``, ``CyclicLR``, ``CosineAnnealingLR``,
+``CosineAnnealingWarmRestarts``, ``OneCycleLR``, ``PolynomialLR``, ``ConstantLR``,
+``LambdaLR``, ``MultiplicativeLR``, ``SequentialLR``/``ChainedScheduler`` of these, and
+``swa_utils.SWALR``), plus the Transformer's inverse-square-root warm-up.
+
 Also here:
 
 * :class:`ReduceLROnPlateau` -- divide the learning rate when a monitored metric stops
@@ -54,6 +60,15 @@ __all__ = [
     "cosine_annealing",
     "cosine_warm_restarts",
     "linear_warmup",
+    "one_cycle",
+    "one_cycle_momentum",
+    "polynomial_decay",
+    "constant_factor",
+    "lambda_schedule",
+    "multiplicative",
+    "chained",
+    "swa_schedule",
+    "inverse_sqrt_warmup",
     "ReduceLROnPlateau",
     "EarlyStopping",
     "ScheduledLR",
@@ -443,6 +458,270 @@ def linear_warmup(schedule: Callable[[int], float], warmup_steps: int,
         raise _invalid("start_factor", start_factor, "a number in [0, 1]")
     return Schedule("linear_warmup", _linear_warmup, schedule=schedule,
                     warmup_steps=warmup_steps, start_factor=start_factor, shift=bool(shift))
+
+
+def _anneal(start, end, pct, strategy):
+    # Written as torch's OneCycleLR._annealing_cos / _annealing_linear compute it.
+    if strategy == "cos":
+        return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+    return (end - start) * pct + start
+
+
+def _one_cycle_phases(total_steps, pct_start, three_phase):
+    """(end_step, start_key, end_key) of each phase, as torch's OneCycleLR lays them out."""
+    if three_phase:
+        return ((float(pct_start * total_steps) - 1, 0, 1),
+                (float(2 * pct_start * total_steps) - 2, 1, 0),
+                (total_steps - 1, 0, 2))
+    return ((float(pct_start * total_steps) - 1, 0, 1), (total_steps - 1, 1, 2))
+
+
+def _one_cycle(t, values, total_steps, pct_start, anneal_strategy, three_phase):
+    if t > total_steps:
+        raise ValueError(f"Tried to step {t} times. The specified number of total steps is "
+                         f"{total_steps}")
+    phases = _one_cycle_phases(total_steps, pct_start, three_phase)
+    start_step = 0.0
+    for i, (end_step, a, b) in enumerate(phases):
+        if t <= end_step or i == len(phases) - 1:
+            pct = (t - start_step) / (end_step - start_step)
+            return _anneal(values[a], values[b], pct, anneal_strategy)
+        start_step = end_step
+    raise AssertionError("unreachable")
+
+
+def _check_one_cycle(total_steps, pct_start, anneal_strategy):
+    _check_int(total_steps, "total_steps", 1)
+    if not isinstance(pct_start, float) or not 0.0 <= pct_start <= 1.0:
+        raise _invalid("pct_start", pct_start, "a float in [0, 1]")
+    _check_choice(anneal_strategy, "anneal_strategy", ("cos", "linear"))
+
+
+def one_cycle(max_lr: float, total_steps: int, pct_start: float = 0.3,
+              anneal_strategy: str = "cos", div_factor: float = 25.0,
+              final_div_factor: float = 1e4, three_phase: bool = False) -> Schedule:
+    r"""Smith's one-cycle policy: up from :math:`\eta_{\max}/d` to :math:`\eta_{\max}`, then down.
+
+    With :math:`T` = ``total_steps``, :math:`p` = ``pct_start``, :math:`d` = ``div_factor``
+    and :math:`d_f` = ``final_div_factor``, the three levels are
+    :math:`\eta_0=\eta_{\max}/d` (start), :math:`\eta_{\max}` (peak) and
+    :math:`\eta_{\text{end}}=\eta_0/d_f` (end). The rate moves between them along
+    :math:`a(s, e, x) = e + \tfrac12(s-e)(1+\cos\pi x)` (``"cos"``) or
+    :math:`s + (e-s)x` (``"linear"``), :math:`x\in[0,1]` the fraction of the phase done:
+
+    * two phases (default, fastai's variant): :math:`\eta_0\to\eta_{\max}` over steps
+      :math:`0..pT-1`, then :math:`\eta_{\max}\to\eta_{\text{end}}` until step :math:`T-1`;
+    * ``three_phase=True`` (Smith & Topin's paper): :math:`\eta_0\to\eta_{\max}` until
+      :math:`pT-1`, back to :math:`\eta_0` until :math:`2pT-2`, then
+      :math:`\eta_0\to\eta_{\text{end}}` until :math:`T-1`.
+
+    A phase ending at step :math:`e_i` (from the previous end :math:`e_{i-1}`, :math:`e_0=0`)
+    uses :math:`x=(t-e_{i-1})/(e_i-e_{i-1})`, exactly torch's bookkeeping (its phase ends
+    are the possibly fractional :math:`pT-1`, and a phase's end value is reached at its last
+    step). Defined for :math:`0\le t\le T` (step :math:`T` overshoots the last phase slightly,
+    as in torch); later steps raise ``ValueError`` with torch's message.
+
+    Torch equivalent: ``OneCycleLR(optimizer, max_lr, total_steps, pct_start,
+    anneal_strategy, cycle_momentum=False, div_factor=d, final_div_factor=d_f,
+    three_phase)``. By default torch also cycles the momentum (or Adam's :math:`\beta_1`)
+    inversely to the rate between 0.95 and 0.85: that schedule is
+    :func:`one_cycle_momentum`. ``total_steps`` must be given (torch's alternative,
+    ``epochs * steps_per_epoch``, is the same number).
+    """
+    _check_positive(max_lr, "max_lr")
+    _check_one_cycle(total_steps, pct_start, anneal_strategy)
+    _check_positive(div_factor, "div_factor")
+    _check_positive(final_div_factor, "final_div_factor")
+    initial = max_lr / div_factor
+    values = (initial, max_lr, initial / final_div_factor)
+    return Schedule("one_cycle", _one_cycle, values=values, total_steps=total_steps,
+                    pct_start=pct_start, anneal_strategy=anneal_strategy,
+                    three_phase=bool(three_phase))
+
+
+def one_cycle_momentum(total_steps: int, pct_start: float = 0.3,
+                       anneal_strategy: str = "cos", base_momentum: float = 0.85,
+                       max_momentum: float = 0.95, three_phase: bool = False) -> Schedule:
+    r"""The momentum that torch's ``OneCycleLR`` cycles inversely to :func:`one_cycle`'s rate.
+
+    Same phases and annealing as :func:`one_cycle`, with the levels
+    (start, peak, end) = (``max_momentum``, ``base_momentum``, ``max_momentum``): momentum is
+    lowest where the rate is highest. In ``three_phase`` mode the last phase holds
+    ``max_momentum``. It is the value of ``group["momentum"]`` (SGD) or ``group["betas"][0]``
+    (Adam) during step :math:`t` under ``OneCycleLR(..., cycle_momentum=True)``. The returned
+    function gives a momentum, not a learning rate (it is not meant for :class:`ScheduledLR`).
+    """
+    _check_one_cycle(total_steps, pct_start, anneal_strategy)
+    for value, name in ((base_momentum, "base_momentum"), (max_momentum, "max_momentum")):
+        if not _is_real(value) or not 0.0 <= value <= 1.0:
+            raise _invalid(name, value, "a number in [0, 1]")
+    values = (max_momentum, base_momentum, max_momentum)
+    return Schedule("one_cycle_momentum", _one_cycle, values=values, total_steps=total_steps,
+                    pct_start=pct_start, anneal_strategy=anneal_strategy,
+                    three_phase=bool(three_phase))
+
+
+def _polynomial_decay(t, lr, total_iters, power):
+    return lr * (1.0 - min(total_iters, t) / total_iters) ** power
+
+
+def polynomial_decay(lr: float, total_iters: int = 5, power: float = 1.0) -> Schedule:
+    r"""Polynomial decay to 0 over ``total_iters`` steps, then 0.
+
+    .. math:: \eta_t = \eta\,\Bigl(1-\frac{\min(t, T)}{T}\Bigr)^{p}
+
+    :math:`p=1` is linear decay to zero; :math:`p=2` is quadratic. Torch equivalent:
+    ``PolynomialLR(optimizer, total_iters=T, power=p)`` (recursive there:
+    :math:`\eta_t=\eta_{t-1}\bigl((1-t/T)/(1-(t-1)/T)\bigr)^p`, the same values to rounding).
+    """
+    _check_nonnegative(lr, "lr")
+    _check_int(total_iters, "total_iters", 1)
+    _check_nonnegative(power, "power")
+    return Schedule("polynomial_decay", _polynomial_decay, lr=lr, total_iters=total_iters,
+                    power=power)
+
+
+def _constant_factor(t, lr, factor, total_iters):
+    return lr * factor if t < total_iters else lr
+
+
+def constant_factor(lr: float, factor: float = 1.0 / 3, total_iters: int = 5) -> Schedule:
+    r"""The rate :math:`\text{factor}\cdot\eta` for the first ``total_iters`` steps, then :math:`\eta`.
+
+    .. math:: \eta_t = \begin{cases}\phi\,\eta & t < T\\ \eta & t \ge T\end{cases}
+
+    A crude warm-up (a step instead of a ramp). Torch equivalent: ``ConstantLR(optimizer,
+    factor=phi, total_iters=T)``, which divides by ``factor`` at step :math:`T` (so it needs
+    :math:`\phi>0`; :math:`0<\phi\le1` here). ``total_iters`` must be at least 1: torch's
+    ``ConstantLR`` with ``total_iters=0`` applies the factor at step 0 and never removes it.
+    """
+    _check_nonnegative(lr, "lr")
+    if not _is_real(factor) or not 0.0 < factor <= 1.0:
+        raise _invalid("factor", factor, "a number in (0, 1]")
+    _check_int(total_iters, "total_iters", 1)
+    return Schedule("constant_factor", _constant_factor, lr=lr, factor=factor,
+                    total_iters=total_iters)
+
+
+def _lambda_schedule(t, lr, lr_lambda):
+    return lr * lr_lambda(t)
+
+
+def lambda_schedule(lr: float, lr_lambda: Callable[[int], float]) -> Schedule:
+    r"""The rate :math:`\eta\,\lambda(t)` for a user function :math:`\lambda` (a *factor*).
+
+    Torch equivalent: ``LambdaLR(optimizer, lr_lambda)`` with the optimizer's ``lr``
+    :math:`=\eta`. (This module's :class:`ScheduledLR` takes the rate itself instead.)
+    The schedule pickles only if ``lr_lambda`` does (a module-level function, not a lambda).
+    """
+    _check_nonnegative(lr, "lr")
+    if not callable(lr_lambda):
+        raise TypeError(f"lr_lambda should be a function, but got {type(lr_lambda).__name__}")
+    return Schedule("lambda_schedule", _lambda_schedule, lr=lr, lr_lambda=lr_lambda)
+
+
+def _multiplicative(t, lr, lr_lambda):
+    value = lr
+    for s in range(1, int(t) + 1):   # torch's order: ((lr * f(1)) * f(2)) * ...
+        value = value * lr_lambda(s)
+    return value
+
+
+def multiplicative(lr: float, lr_lambda: Callable[[int], float]) -> Schedule:
+    r"""Multiply the rate by :math:`\lambda(s)` at each step :math:`s = 1, 2, \dots`
+
+    .. math:: \eta_t = \eta\prod_{s=1}^{t}\lambda(s)
+
+    Torch equivalent: ``MultiplicativeLR(optimizer, lr_lambda)``; the product is taken in
+    torch's order, so the two agree to the last bit. :math:`\lambda(s)=\gamma` is
+    :func:`exponential_decay`. Costs :math:`O(t)` per call.
+    """
+    _check_nonnegative(lr, "lr")
+    if not callable(lr_lambda):
+        raise TypeError(f"lr_lambda should be a function, but got {type(lr_lambda).__name__}")
+    return Schedule("multiplicative", _multiplicative, lr=lr, lr_lambda=lr_lambda)
+
+
+def _chained(t, lr, factors):
+    value = lr
+    for f in factors:
+        value = value * f(t)
+    return value
+
+
+def chained(lr: float, *factors: Callable[[int], float]) -> Schedule:
+    r"""The product of several schedules, each given as a *factor* (built with rate 1).
+
+    .. math:: \eta_t = \eta\prod_i f_i(t)
+
+    e.g. ``chained(0.1, linear_warmup(constant(1.0), 40, 0.05, shift=False),
+    exponential_decay(1.0, 0.995))``. Torch equivalent: ``ChainedScheduler([s_1, s_2, ...])``
+    of schedulers that each *multiply* the current rate (``LinearLR``, ``ConstantLR``,
+    ``StepLR``, ``MultiStepLR``, ``ExponentialLR``, ``PolynomialLR``, ``MultiplicativeLR``):
+    their factors then compose by multiplication. (Chaining ``CosineAnnealingLR`` or
+    ``CyclicLR``, which are not multiplicative, is not a product of closed forms.)
+    """
+    _check_nonnegative(lr, "lr")
+    if not factors:
+        raise ValueError("chained expects at least one schedule to be chained, but got none")
+    for f in factors:
+        if not callable(f):
+            raise _invalid("factors", f, "callables step -> factor")
+    return Schedule("chained", _chained, lr=lr, factors=tuple(factors))
+
+
+def _swa_schedule(t, lr, swa_lr, anneal_epochs, anneal_strategy):
+    if anneal_epochs == 0:
+        t = max(1, t)
+    x = max(0.0, min(1.0, t / max(1, anneal_epochs)))
+    alpha = (1 - math.cos(math.pi * x)) / 2 if anneal_strategy == "cos" else x
+    return swa_lr * alpha + lr * (1 - alpha)
+
+
+def swa_schedule(lr: float, swa_lr: float, anneal_epochs: int = 10,
+                 anneal_strategy: str = "cos") -> Schedule:
+    r"""Anneal from the current rate :math:`\eta` to the constant SWA rate, then hold it.
+
+    With :math:`A` = ``anneal_epochs`` and :math:`x=\min(1, t/A)`,
+
+    .. math:: \eta_t = \alpha(x)\,\eta_{\text{SWA}} + (1-\alpha(x))\,\eta,\qquad
+              \alpha(x)=\tfrac12(1-\cos\pi x)\ (\texttt{"cos"})\ \text{ or }\ x\ (\texttt{"linear"}),
+
+    so :math:`\eta_0=\eta` and :math:`\eta_t=\eta_{\text{SWA}}` from :math:`t=A` on
+    (:math:`A=0`: from :math:`t=0`). Torch equivalent: ``torch.optim.swa_utils.SWALR(
+    optimizer, swa_lr, anneal_epochs=A, anneal_strategy)`` created when the optimizer's
+    ``lr`` is :math:`\eta`; torch computes it recursively (recovering the previous base rate
+    from the current one), with the same values to rounding.
+    """
+    _check_nonnegative(lr, "lr")
+    _check_nonnegative(swa_lr, "swa_lr")
+    _check_int(anneal_epochs, "anneal_epochs", 0)
+    _check_choice(anneal_strategy, "anneal_strategy", ("cos", "linear"))
+    return Schedule("swa_schedule", _swa_schedule, lr=lr, swa_lr=swa_lr,
+                    anneal_epochs=anneal_epochs, anneal_strategy=anneal_strategy)
+
+
+def _inverse_sqrt_warmup(t, lr, warmup_steps):
+    n = t + 1
+    return lr * min(math.sqrt(warmup_steps / n), n / warmup_steps)
+
+
+def inverse_sqrt_warmup(lr: float, warmup_steps: int) -> Schedule:
+    r"""Linear warm-up to ``lr`` over ``warmup_steps`` steps, then decay like :math:`1/\sqrt{t}`.
+
+    With :math:`W` = ``warmup_steps`` and :math:`n=t+1` the 1-based step,
+
+    .. math:: \eta_t = \eta\,\min\Bigl(\frac{n}{W},\ \sqrt{\frac{W}{n}}\Bigr),
+
+    continuous with peak :math:`\eta` at :math:`n=W`. This is the Transformer schedule of
+    Vaswani et al. (2017), :math:`d_{\text{model}}^{-1/2}\min(n^{-1/2}, n\,W^{-3/2})`, with
+    :math:`\eta = (d_{\text{model}}W)^{-1/2}`. Torch equivalent: ``LambdaLR(optimizer,
+    lambda t: min((t + 1) / W, (W / (t + 1)) ** 0.5))`` with the optimizer's ``lr`` :math:`=\eta`.
+    """
+    _check_nonnegative(lr, "lr")
+    _check_int(warmup_steps, "warmup_steps", 1)
+    return Schedule("inverse_sqrt_warmup", _inverse_sqrt_warmup, lr=lr,
+                    warmup_steps=warmup_steps)
 
 
 # --------------------------------------------------------------------------------------------

@@ -586,3 +586,200 @@ def test_early_stopping_restores_a_torch_model_with_batchnorm():
 def test_invalid_arguments_raise(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+# ------------------------------------------------------------------------------------------
+# One-cycle, polynomial, constant-factor, lambda, multiplicative, chained, SWA and
+# inverse-square-root schedules: each against torch at every step (rtol 1e-12)
+# ------------------------------------------------------------------------------------------
+
+from torch.optim import swa_utils  # noqa: E402
+
+from course_lib.schedules import (  # noqa: E402
+    chained,
+    constant_factor,
+    inverse_sqrt_warmup,
+    lambda_schedule,
+    multiplicative,
+    one_cycle,
+    one_cycle_momentum,
+    polynomial_decay,
+    swa_schedule,
+)
+
+
+def torch_one_cycle(total_steps, momentum_key="momentum", **kw):
+    """lr and momentum during each of the total_steps + 1 steps torch's OneCycleLR allows."""
+    p = torch.zeros(1, requires_grad=True)
+    if momentum_key == "momentum":
+        opt = torch.optim.SGD([p], lr=0.1, momentum=0.9)
+    else:
+        opt = torch.optim.Adam([p], lr=0.1)
+    scheduler = tls.OneCycleLR(opt, total_steps=total_steps, **kw)
+    lrs, moms = [], []
+    for t in range(total_steps + 1):
+        group = opt.param_groups[0]
+        lrs.append(group["lr"])
+        moms.append(group["momentum"] if momentum_key == "momentum" else group["betas"][0])
+        if t < total_steps:
+            opt.step()
+            scheduler.step()
+    return np.array(lrs), np.array(moms)
+
+
+ONE_CYCLE = [
+    dict(total_steps=600, max_lr=0.1),
+    dict(total_steps=600, max_lr=0.1, anneal_strategy="linear"),
+    dict(total_steps=600, max_lr=0.1, three_phase=True),
+    dict(total_steps=600, max_lr=0.1, three_phase=True, anneal_strategy="linear"),
+    dict(total_steps=97, max_lr=2.0, pct_start=0.25, div_factor=10.0, final_div_factor=100.0),
+    dict(total_steps=101, max_lr=0.5, pct_start=0.45, three_phase=True, div_factor=5.0),
+    dict(total_steps=50, max_lr=1.0, pct_start=0.1, anneal_strategy="linear"),
+]
+
+
+@pytest.mark.parametrize("kw", ONE_CYCLE, ids=lambda kw: "-".join(f"{k}={v}" for k, v in kw.items()))
+@pytest.mark.parametrize("momentum_key", ["momentum", "beta1"])
+def test_one_cycle_equals_OneCycleLR_with_momentum(kw, momentum_key):
+    kw = dict(kw)
+    T = kw.pop("total_steps")
+    lr_kw = {k: v for k, v in kw.items() if k != "max_lr"}
+    lrs, moms = torch_one_cycle(T, momentum_key, **kw)
+    schedule = one_cycle(kw["max_lr"], T, **lr_kw)
+    mom_kw = {k: v for k, v in lr_kw.items() if k in ("pct_start", "anneal_strategy", "three_phase")}
+    momentum = one_cycle_momentum(T, **mom_kw)
+    np.testing.assert_allclose(ours(schedule, T + 1), lrs, rtol=RTOL, atol=0)
+    np.testing.assert_allclose(ours(momentum, T + 1), moms, rtol=RTOL, atol=0)
+    # the three levels: start max_lr / div, peak max_lr, end (max_lr / div) / final_div
+    div, final = kw.get("div_factor", 25.0), kw.get("final_div_factor", 1e4)
+    assert schedule(0) == pytest.approx(kw["max_lr"] / div, rel=1e-15)
+    assert schedule(T - 1) == pytest.approx(kw["max_lr"] / div / final, rel=1e-12)
+    assert momentum(0) == 0.95
+    peak_step = kw.get("pct_start", 0.3) * T - 1
+    if float(peak_step).is_integer():  # the peak is a step: max_lr is reached exactly there
+        assert schedule(int(peak_step)) == pytest.approx(kw["max_lr"], rel=1e-15)
+        assert moms.min() == pytest.approx(0.85, rel=1e-15)
+    else:  # torch's fractional phase end: the peak falls between two steps and is missed
+        assert lrs.max() < kw["max_lr"] and moms.min() > 0.85
+    with pytest.raises(ValueError, match=rf"^Tried to step {T + 1} times\. The specified number of total steps is {T}$"):
+        schedule(T + 1)
+
+
+def test_one_cycle_drives_torch_optimizer_through_bridge():
+    p = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([p], lr=123.0)
+    bridge = ScheduledLR(opt, one_cycle(0.4, 200, three_phase=True))
+    seen = []
+    for _ in range(200):
+        seen.append(opt.param_groups[0]["lr"])
+        opt.step()
+        bridge.step()
+    np.testing.assert_allclose(seen, torch_one_cycle(200, max_lr=0.4, three_phase=True)[0][:200],
+                               rtol=RTOL, atol=0)
+
+
+@pytest.mark.parametrize("total_iters, power", [(5, 1.0), (100, 2.0), (450, 0.5), (600, 3.0)])
+def test_polynomial_decay_equals_PolynomialLR(total_iters, power):
+    lrs = assert_matches(polynomial_decay(0.1, total_iters, power),
+                         lambda o: tls.PolynomialLR(o, total_iters=total_iters, power=power))
+    if total_iters < STEPS:
+        assert np.all(lrs[total_iters:] == 0)
+    t = np.arange(STEPS)
+    np.testing.assert_allclose(lrs, 0.1 * (1 - np.minimum(t, total_iters) / total_iters) ** power,
+                               rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("factor, total_iters", [(1 / 3, 5), (0.5, 100), (0.1, 1), (1.0, 7)])
+def test_constant_factor_equals_ConstantLR(factor, total_iters):
+    lrs = assert_matches(constant_factor(0.1, factor, total_iters),
+                         lambda o: tls.ConstantLR(o, factor=factor, total_iters=total_iters))
+    assert np.all(lrs[total_iters:] == pytest.approx(0.1, rel=1e-15))
+
+
+def _halve_every_50(t):
+    return 0.5 ** (t // 50)
+
+
+def test_lambda_schedule_equals_LambdaLR_and_pickles():
+    fns = [_halve_every_50, lambda t: 1 / (1 + 0.01 * t), lambda t: math.cos(t / 100) ** 2]
+    for fn in fns:
+        assert_matches(lambda_schedule(0.1, fn), lambda o, fn=fn: tls.LambdaLR(o, fn))
+    s = pickle.loads(pickle.dumps(lambda_schedule(0.3, _halve_every_50)))
+    assert s(49) == 0.3 and s(50) == 0.15
+
+
+@pytest.mark.parametrize("fn", [lambda t: 0.99, lambda t: 1 - 1 / (t + 10), lambda t: 1.001 if t % 2 else 0.998])
+def test_multiplicative_equals_MultiplicativeLR_bit_for_bit(fn):
+    expected = torch_lrs(lambda o: tls.MultiplicativeLR(o, fn))[:, 0]
+    assert np.array_equal(ours(multiplicative(0.1, fn)), expected)   # same order of products
+
+
+def test_chained_equals_ChainedScheduler():
+    def make(o):
+        return tls.ChainedScheduler([tls.ConstantLR(o, factor=0.5, total_iters=20),
+                                     tls.StepLR(o, step_size=100, gamma=0.3),
+                                     tls.ExponentialLR(o, gamma=0.999),
+                                     tls.PolynomialLR(o, total_iters=550, power=1.5)])
+
+    s = chained(0.1, constant_factor(1.0, 0.5, 20), step_decay(1.0, 100, 0.3),
+                exponential_decay(1.0, 0.999), polynomial_decay(1.0, 550, 1.5))
+    assert_matches(s, make)
+    warm = chained(0.1, linear_warmup(constant(1.0), 40, 0.05, shift=False),
+                   exponential_decay(1.0, 0.995))
+    assert_matches(warm, lambda o: tls.ChainedScheduler(
+        [tls.LinearLR(o, start_factor=0.05, total_iters=40), tls.ExponentialLR(o, gamma=0.995)]))
+    with pytest.raises(ValueError, match="at least one schedule"):
+        chained(0.1)
+
+
+@pytest.mark.parametrize("swa_lr, anneal_epochs, strategy", [
+    (0.05, 10, "cos"), (0.05, 10, "linear"), (0.3, 1, "cos"), (0.01, 0, "cos"),
+    (0.02, 250, "cos"), (0.2, 37, "linear")])
+def test_swa_schedule_equals_SWALR(swa_lr, anneal_epochs, strategy):
+    lrs = assert_matches(swa_schedule(0.1, swa_lr, anneal_epochs, strategy),
+                         lambda o: swa_utils.SWALR(o, swa_lr=swa_lr, anneal_epochs=anneal_epochs,
+                                                   anneal_strategy=strategy))
+    assert np.all(lrs[max(anneal_epochs, 1):] == pytest.approx(swa_lr, rel=1e-12))
+    if anneal_epochs > 0:
+        assert lrs[0] == 0.1
+
+
+@pytest.mark.parametrize("W", [1, 10, 100, 4000])
+def test_inverse_sqrt_warmup_equals_LambdaLR_and_vaswani(W):
+    lrs = assert_matches(inverse_sqrt_warmup(0.1, W),
+                         lambda o: tls.LambdaLR(o, lambda t: min((t + 1) / W, (W / (t + 1)) ** 0.5)))
+    # Vaswani et al. (2017), eq. (3): d^-0.5 min(n^-0.5, n W^-1.5) with n = t + 1, d = 512
+    d = 512
+    noam = inverse_sqrt_warmup(1 / math.sqrt(d * W), W)
+    n = np.arange(1, STEPS + 1)
+    np.testing.assert_allclose(ours(noam), d**-0.5 * np.minimum(n**-0.5, n * W**-1.5), rtol=1e-13)
+    if W <= STEPS:
+        assert lrs[W - 1] == pytest.approx(0.1, rel=1e-15) and lrs.max() == lrs[W - 1]
+    if 4 * W <= STEPS:  # the tail halves when the step count quadruples
+        assert lrs[4 * W - 1] == pytest.approx(0.05, rel=1e-14)
+
+
+@pytest.mark.parametrize(
+    "make, error, message",
+    [
+        (lambda: one_cycle(0.1, 0), ValueError, r"^Invalid total_steps: 0 \(expected a positive integer\)$"),
+        (lambda: one_cycle(0.1, 100, pct_start=1), ValueError, r"^Invalid pct_start: 1 \(expected a float in \[0, 1\]\)$"),
+        (lambda: one_cycle(0.1, 100, anneal_strategy="cosine"), ValueError, r"^Invalid anneal_strategy: 'cosine' "),
+        (lambda: one_cycle(-0.1, 100), ValueError, r"^Invalid max_lr: -0\.1 "),
+        (lambda: one_cycle(0.1, 100, div_factor=0), ValueError, r"^Invalid div_factor: 0 "),
+        (lambda: one_cycle_momentum(100, base_momentum=1.5), ValueError, r"^Invalid base_momentum: 1\.5 "),
+        (lambda: polynomial_decay(0.1, 0), ValueError, r"^Invalid total_iters: 0 "),
+        (lambda: polynomial_decay(0.1, 10, power=-1.0), ValueError, r"^Invalid power: -1\.0 "),
+        (lambda: constant_factor(0.1, 0.0), ValueError, r"^Invalid factor: 0\.0 \(expected a number in \(0, 1\]\)$"),
+        (lambda: constant_factor(0.1, 0.5, 0), ValueError, r"^Invalid total_iters: 0 \(expected a positive integer\)$"),
+        (lambda: lambda_schedule(0.1, 3.0), TypeError, r"^lr_lambda should be a function, but got float$"),
+        (lambda: multiplicative(0.1, None), TypeError, r"^lr_lambda should be a function, but got NoneType$"),
+        (lambda: chained(0.1, 2.0), ValueError, r"^Invalid factors: 2\.0 "),
+        (lambda: swa_schedule(0.1, 0.05, anneal_epochs=-1), ValueError, r"^Invalid anneal_epochs: -1 "),
+        (lambda: swa_schedule(0.1, 0.05, anneal_strategy="exp"), ValueError, r"^Invalid anneal_strategy: 'exp' "),
+        (lambda: inverse_sqrt_warmup(0.1, 0), ValueError, r"^Invalid warmup_steps: 0 \(expected a positive integer\)$"),
+    ],
+)
+def test_new_schedules_reject_invalid_arguments(make, error, message):
+    with pytest.raises(error, match=message):
+        make()

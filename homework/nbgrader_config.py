@@ -3,22 +3,29 @@
 Layout of this folder (the course directory of nbgrader):
 
     nbgrader_config.py            this file
-    autograding.py                SafeExecute and HideHiddenTests (see their docstrings)
+    jupyter_server_config.py      the formgrader's Jupyter server: terminals off
+    autograding.py                SandboxedExecute, SanitizeOutputs, HideHiddenTests
+    sandbox.py                    the bubblewrap sandbox one submission runs in
+    checks/                       the trusted checks: probes and references, per assignment
+    grade.py                      grade a class: one supervised autograde per roster student
     release.py                    regenerate every student version from its source
     source/<assignment>/<assignment>.ipynb    instructor versions: solutions + hidden tests
     release/<assignment>/<assignment>.ipynb   student versions (generated; committed)
+    roster.csv                    the class (private, not committed; see roster.example.csv)
     submitted/<student>/<assignment>/         collected submissions          (not committed)
     autograded/, feedback/, gradebook.db, grades.csv                         (not committed)
 
-Timeouts and limits, per student notebook, when autograding:
+Limits, per student notebook, when autograding (SandboxedExecute, see autograding.py):
 
 * each cell may run ``timeout`` = 30 s; then the kernel is interrupted and the cell gets a
   ``CellTimeoutError`` (0 points if it is a test cell); a kernel that does not respond to the
   interrupt within ``iopub_timeout`` = 10 s, or that dies, is killed and restarted, and the cells
-  before are re-run (SafeExecute);
+  before are re-run;
 * the whole notebook may run ``notebook_timeout`` = 240 s (every assignment runs in < 30 s);
-* every kernel has a memory limit of ``memory_limit_mb`` = 4096 MiB (on Linux; the assignments
-  need well under 1 GiB): a larger allocation raises MemoryError in the student's cell.
+* every process of the sandbox may allocate ``memory_limit_mb`` = 4096 MiB (RLIMIT_DATA; a
+  larger allocation raises MemoryError in the student's cell), use at most twice the notebook's
+  time limit in CPU seconds and write files of at most 256 MiB; the sandbox user may run at most
+  512 processes and threads; the submission's private folder holds at most 512 MiB.
 """
 
 import os
@@ -28,10 +35,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-from autograding import HideHiddenTests, SafeExecute  # noqa: E402
+from autograding import HideHiddenTests, SandboxedExecute, SanitizeOutputs  # noqa: E402
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades,  # noqa: E402
-                                    IgnorePattern, LimitOutput, SaveAutoGrades)
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput,  # noqa: E402
+                                    GetGrades, IgnorePattern, LimitOutput,
+                                    OverwriteKernelspec, SaveAutoGrades)
 
 c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
 
@@ -43,9 +51,15 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, "gradebook.db")
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# Execution while autograding: nbgrader's pipeline with Execute replaced by SafeExecute.
+# Autograding. The test cells of a submission are restored from the release copy by the trusted
+# checks (checks.prepare), which also detect and report duplicated, renamed or edited test
+# cells: nbgrader's own DeduplicateIds / OverwriteCells / CheckCellMetadata would instead abort
+# or silently drop them, so the sanitizing step only clears outputs and the kernel name.
+c.Autograde.sanitize_preprocessors = [ClearOutput, OverwriteKernelspec]
+# nbgrader's pipeline with Execute replaced by SandboxedExecute (sandbox + trusted checks)
 c.Autograde.autograde_preprocessors = [
-    SafeExecute,
+    SandboxedExecute,
+    SanitizeOutputs,
     IgnorePattern,
     ClearMetadataPreprocessor,
     LimitOutput,
@@ -53,26 +67,26 @@ c.Autograde.autograde_preprocessors = [
     AssignLatePenalties,
     CheckCellMetadata,
 ]
-c.Execute.timeout = 30                # seconds per cell
-c.Execute.startup_timeout = 120       # seconds for a kernel to start
-c.Execute.iopub_timeout = 10          # seconds to wait for a cell's last output (and for an interrupt)
-c.Execute.interrupt_on_timeout = True
-c.Execute.error_on_timeout = {
+c.SandboxedExecute.timeout = 30                # seconds per cell
+c.SandboxedExecute.startup_timeout = 60        # seconds for a kernel to start
+c.SandboxedExecute.iopub_timeout = 10          # seconds to wait for a cell's last output / an interrupt
+c.SandboxedExecute.error_on_timeout = {
     "ename": "CellTimeoutError",
     "evalue": "this cell ran longer than the time limit per cell and was interrupted",
     "traceback": ["\x1b[0;31mCellTimeoutError\x1b[0m: this cell ran longer than the time "
                   "limit per cell and was interrupted"],
 }
-c.SafeExecute.notebook_timeout = 240  # seconds per notebook, everything included
-c.SafeExecute.memory_limit_mb = 4096  # per kernel
-c.SafeExecute.shutdown_kernel = "immediate"
+c.SandboxedExecute.notebook_timeout = 240  # seconds per notebook, everything included
+c.SandboxedExecute.memory_limit_mb = 4096  # per process of the sandbox
 
-# Feedback: never show hidden tests (their source, or tracebacks that quote them).
-c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+# Feedback: never show hidden tests (their source, or tracebacks that quote them); outputs inert.
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, SanitizeOutputs,
+                                    CSSHTMLHeaderPreprocessor]
+# Every HTML view of a submission (feedback, formgrader) sanitizes Markdown and HTML outputs.
+c.HTMLExporter.sanitize_html = True
 
-# ``nbgrader zip_collect <a>``: files named <student_id>__<a>.ipynb, anywhere under
-# downloaded/<a>/archive/ (in zip files or loose), go to submitted/<student_id>/<a>/<a>.ipynb.
-# Adapt the expression to the file names your learning-management system produces.
-c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[^/_]+)__(?P<file_id>hw\d\d_\w+\.ipynb)$"
+# Collection: use ``python grade.py collect <a> <folder>``, which takes the student's identity
+# from the roster (roster.csv), never from a file name the student chose. ``nbgrader
+# zip_collect`` is not used: it reads the id from the file name.
 
 # ``nbgrader export`` writes grades.csv in the current folder (``--to=FILE`` to change it).

@@ -154,6 +154,9 @@ def test() -> None:
 
     ensure_env()
     ensure_chromium()   # Debian's chromium for the browser test (apt-get as root if missing)
+    sys.path.insert(0, str(ROOT / "homework"))
+    from sandbox import ensure_bwrap
+    ensure_bwrap()      # bubblewrap isolates each homework submission (apt-get as root)
     ensure_assets()     # the offline JavaScript, so tests/test_offline_assets.py can check it
     started = time.perf_counter()
     # course_lib's tests and every notebook (nbval: no cell may raise; claims are asserts),

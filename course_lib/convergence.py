@@ -20,9 +20,22 @@ eigenvalues: the error shrinks like :math:`\rho^k` (times a polynomial in :math:
 All rate functions broadcast over array-valued ``eta`` and ``mu`` (to colour the
 :math:`(\eta,\mu)` plane in one call) and take the maximum over the last axis of
 ``eigenvalues``.
+
+Beyond quadratics, for an :math:`L`-smooth function (gradient :math:`L`-Lipschitz):
+
+* :func:`descent_coefficient` -- the guaranteed decrease of one gradient step (the descent
+  lemma), :math:`f(\theta-\eta g) \le f(\theta) - \eta(1-L\eta/2)\lVert g\rVert^2`;
+* :func:`pl_rate` -- the linear rate of gradient descent on a function that also satisfies
+  the Polyak--Lojasiewicz inequality with constant :math:`\alpha` (e.g. an
+  :math:`\alpha`-strongly convex one);
+* :func:`nesterov_accelerated` and :func:`nesterov_convex_bound` -- Nesterov's method for
+  convex :math:`L`-smooth functions and its :math:`O(1/t^2)` guarantee.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -36,6 +49,12 @@ __all__ = [
     "nesterov_rate",
     "nesterov_parameters",
     "observed_rate",
+    "descent_coefficient",
+    "pl_rate",
+    "nesterov_momentum_schedule",
+    "nesterov_accelerated",
+    "nesterov_convex_bound",
+    "AcceleratedRun",
 ]
 
 
@@ -172,3 +191,152 @@ def observed_rate(errors, start: int, stop: int | None = None) -> float:
     if not 0 <= start < stop < len(e):
         raise ValueError(f"Invalid window: start={start}, stop={stop} for {len(e)} errors")
     return float((e[stop] / e[start]) ** (1.0 / (stop - start)))
+
+
+def _check_positive(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"Invalid {name}: {value!r} (expected a positive finite number)")
+    return value
+
+
+def descent_coefficient(eta, L):
+    r"""The coefficient :math:`c(\eta) = \eta\,(1 - L\eta/2)` of the descent lemma.
+
+    If :math:`\nabla f` is :math:`L`-Lipschitz, then for every :math:`\theta` and
+    :math:`g = \nabla f(\theta)`
+
+    .. math:: f(\theta - \eta g) \le f(\theta) - \eta\Bigl(1 - \frac{L\eta}{2}\Bigr)\lVert g\rVert^2,
+
+    so a gradient step decreases :math:`f` whenever :math:`0 < \eta < 2/L`
+    (:math:`c > 0`); the guaranteed decrease is largest, :math:`\lVert g\rVert^2/(2L)`, at
+    :math:`\eta = 1/L`. ``eta`` may be an array; ``L > 0``. Negative values mean that the
+    lemma guarantees nothing (the bound then allows an increase).
+    """
+    L = _check_positive("L", L)
+    eta = np.asarray(eta, dtype=float)
+    if np.any(eta <= 0):
+        raise ValueError(f"Invalid eta: {eta!r} (expected positive learning rates)")
+    return eta * (1.0 - 0.5 * L * eta)
+
+
+def pl_rate(eta, L, alpha):
+    r"""Per-step contraction of :math:`f(\theta_t) - f^\star` for gradient descent on an
+    :math:`L`-smooth function that satisfies the Polyak--Lojasiewicz inequality
+    :math:`\tfrac12\lVert\nabla f(\theta)\rVert^2 \ge \alpha\,(f(\theta)-f^\star)`:
+
+    .. math:: f(\theta_t) - f^\star \le \rho^t\,\bigl(f(\theta_0)-f^\star\bigr),\qquad
+       \rho = 1 - 2\alpha\,\eta\Bigl(1-\frac{L\eta}2\Bigr),
+
+    valid for :math:`0 < \eta < 2/L` (Polyak 1963; Karimi, Nutini & Schmidt 2016). An
+    :math:`\alpha`-strongly convex function satisfies the inequality with the same
+    :math:`\alpha`, and :math:`\alpha \le L`. At :math:`\eta = 1/L` the rate is
+    :math:`1 - \alpha/L = 1 - 1/\kappa`. ``eta`` may be an array.
+    """
+    L = _check_positive("L", L)
+    alpha = _check_positive("alpha", alpha)
+    if alpha > L:
+        raise ValueError(f"Invalid alpha: {alpha!r} (expected alpha <= L = {L!r})")
+    eta = np.asarray(eta, dtype=float)
+    if np.any((eta <= 0) | (eta >= 2.0 / L)):
+        raise ValueError(f"Invalid eta: {eta!r} (expected 0 < eta < 2/L = {2.0 / L!r})")
+    return 1.0 - 2.0 * alpha * descent_coefficient(eta, L)
+
+
+def nesterov_momentum_schedule(steps: int) -> np.ndarray:
+    r"""Momenta :math:`\mu_1,\dots,\mu_{\text{steps}}` of Nesterov's method for convex
+    functions (the sequence of Nesterov 1983 and Beck & Teboulle 2009):
+
+    .. math:: a_1 = 1,\qquad a_{t+1} = \frac{1+\sqrt{1+4a_t^2}}{2},\qquad
+       \mu_t = \frac{a_t - 1}{a_{t+1}},
+
+    so :math:`\mu_1 = 0`, :math:`\mu_t` increases towards 1, and
+    :math:`\mu_t \approx (t-1)/(t+2)`. Returned as an array of shape ``(steps,)``.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
+        raise TypeError(f"steps must be an integer, got {type(steps).__name__}")
+    if steps < 0:
+        raise ValueError(f"Invalid steps: {steps!r} (expected a non-negative integer)")
+    a = np.empty(steps + 1)
+    a[0] = 1.0
+    for t in range(steps):
+        a[t + 1] = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * a[t] ** 2))
+    return (a[:-1] - 1.0) / a[1:]
+
+
+@dataclass
+class AcceleratedRun:
+    """Iterates of :func:`nesterov_accelerated`.
+
+    Attributes
+    ----------
+    xs : array (steps + 1, n) -- :math:`x_0, \\dots, x_T`, the gradient-step points.
+    ys : array (steps + 1, n) -- :math:`y_0, \\dots, y_T`, the extrapolated points at which
+        the gradients are taken (PyTorch's iterates with ``nesterov=True``).
+    momenta : array (steps,) -- :math:`\\mu_1, \\dots, \\mu_T` used in the extrapolations.
+    """
+
+    xs: np.ndarray
+    ys: np.ndarray
+    momenta: np.ndarray
+
+
+def nesterov_accelerated(grad: Callable, x0, steps: int, lr: float,
+                         momentum: float | None = None) -> AcceleratedRun:
+    r"""Nesterov's accelerated gradient method in its two-sequence form.
+
+    .. math:: y_0 = x_0,\qquad x_{t} = y_{t-1} - \eta\,\nabla f(y_{t-1}),\qquad
+       y_{t} = x_{t} + \mu_t\,(x_{t} - x_{t-1}),\qquad t = 1, 2, \dots
+
+    With ``momentum=None`` the momenta are :func:`nesterov_momentum_schedule`, the choice for
+    convex functions: with :math:`\eta = 1/L` on a convex :math:`L`-smooth :math:`f`,
+    :math:`f(x_t) - f^\star \le 2L\lVert x_0-x^\star\rVert^2/(t+1)^2`
+    (:func:`nesterov_convex_bound`; Beck & Teboulle 2009, Thm 4.4). With a constant
+    ``momentum`` :math:`\mu` the :math:`y_t` are the iterates of ``torch.optim.SGD`` (and
+    ``course_lib.optim.sgd``) with ``nesterov=True``, ``momentum=mu``, ``lr=eta``.
+
+    Parameters
+    ----------
+    grad : callable ``grad(x) -> array (n,)``.
+    x0 : array (n,), the start (not modified).
+    steps : number of gradient evaluations :math:`T`.
+    lr : the step :math:`\eta > 0` (constant).
+    momentum : a constant :math:`0 \le \mu < 1`, or None for the convex schedule.
+    """
+    lr = _check_positive("lr", lr)
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
+        raise TypeError(f"steps must be an integer, got {type(steps).__name__}")
+    if steps < 0:
+        raise ValueError(f"Invalid steps: {steps!r} (expected a non-negative integer)")
+    if momentum is None:
+        momenta = nesterov_momentum_schedule(steps)
+    else:
+        if not 0.0 <= float(momentum) < 1.0:
+            raise ValueError(f"Invalid momentum: {momentum!r} (expected 0 <= momentum < 1)")
+        momenta = np.full(steps, float(momentum))
+    x = np.array(x0, dtype=float, copy=True)
+    if x.ndim != 1:
+        raise ValueError(f"x0 must be 1-D, got shape {x.shape}")
+    y = x.copy()
+    xs, ys = [x.copy()], [y.copy()]
+    for t in range(steps):
+        x_new = y - lr * np.asarray(grad(y), dtype=float)
+        y = x_new + momenta[t] * (x_new - x)
+        x = x_new
+        xs.append(x.copy())
+        ys.append(y.copy())
+    return AcceleratedRun(np.array(xs), np.array(ys), momenta)
+
+
+def nesterov_convex_bound(t, L: float, distance: float):
+    r"""Nesterov's guarantee for convex :math:`L`-smooth functions,
+    :math:`f(x_t) - f^\star \le 2L\,\lVert x_0 - x^\star\rVert^2/(t+1)^2`, for the iterates of
+    :func:`nesterov_accelerated` with ``lr = 1/L`` and the convex schedule. ``t`` may be an
+    array (``t >= 1``); ``distance`` is :math:`\lVert x_0 - x^\star\rVert`."""
+    L = _check_positive("L", L)
+    t = np.asarray(t, dtype=float)
+    if np.any(t < 1):
+        raise ValueError(f"Invalid t: {t!r} (expected t >= 1)")
+    return 2.0 * L * float(distance) ** 2 / (t + 1.0) ** 2

@@ -21,7 +21,10 @@ The classes here expose, besides the :class:`~course_lib.objectives.Objective` i
 * ``minibatch_oracle(batch_size, rng)`` -- a gradient oracle ``grad(x, t)`` for
   :func:`course_lib.descent.run` that draws a fresh minibatch at every call;
 * ``gradient_variance(w, batch_size)`` -- the exact :math:`\mathbb{E}\lVert\hat g_B-\nabla
-  f\rVert^2` of that estimate.
+  f\rVert^2` of that estimate;
+* ``smoothness`` and ``strong_convexity`` -- global constants :math:`L` and :math:`\alpha`
+  with :math:`\alpha I \preceq \nabla^2 f(w) \preceq L I` for every :math:`w`, the inputs of
+  the convergence guarantees of :mod:`course_lib.convergence`.
 
 Two models are provided: :class:`LeastSquares` (linear regression with the squared error)
 and :class:`LogisticRegression` (the Bernoulli negative log-likelihood of a linear model).
@@ -221,6 +224,17 @@ class LeastSquares(FiniteSum):
     def _hess(self, w):
         return self.X.T @ self.X / self.n_examples
 
+    @property
+    def smoothness(self) -> float:
+        r""":math:`L = \lambda_{\max}(X^\top X/N)`: the Hessian is constant, so this is exact."""
+        return float(np.linalg.eigvalsh(self._hess(None))[-1])
+
+    @property
+    def strong_convexity(self) -> float:
+        r""":math:`\alpha = \lambda_{\min}(X^\top X/N)` (0 when :math:`X` has dependent
+        columns; clipped at 0 against rounding)."""
+        return max(float(np.linalg.eigvalsh(self._hess(None))[0]), 0.0)
+
 
 class LogisticRegression(FiniteSum):
     r"""Logistic regression: the negative log-likelihood of :math:`p(y=1\mid x)=\sigma(x^\top w)`,
@@ -289,7 +303,12 @@ class LogisticRegression(FiniteSum):
             if np.linalg.norm(step) <= 1e-12 * (1.0 + np.linalg.norm(w)):
                 return w
             t = 1.0
-            while self._value(w - t * step) > f - 1e-4 * t * (g @ step) and t > 1e-10:
+            # the Armijo test allows for the rounding error of f itself: near the
+            # minimizer the predicted decrease falls below it, and the full step
+            # must still be accepted
+            slack = 8 * np.finfo(float).eps * abs(f)
+            while (self._value(w - t * step) > f - 1e-4 * t * (g @ step) + slack
+                   and t > 1e-10):
                 t *= 0.5
             w = w - t * step
             f = self._value(w)
@@ -318,3 +337,19 @@ class LogisticRegression(FiniteSum):
     def _hess(self, w):
         s = self.sigmoid(self.X @ w)
         return (self.X.T * (s * (1 - s))) @ self.X / self.n_examples + self.l2 * np.eye(self.dim)
+
+    @property
+    def smoothness(self) -> float:
+        r"""Global smoothness constant :math:`L = \lambda_{\max}(X^\top X)/(4N) + \lambda`.
+
+        Since :math:`\sigma(1-\sigma)\le\frac14` with equality at logit 0, every Hessian is
+        :math:`\preceq \frac1{4N}X^\top X + \lambda I`, and the bound is attained at
+        :math:`w = 0`: it is the smallest valid :math:`L`."""
+        top = np.linalg.eigvalsh(self.X.T @ self.X)[-1]
+        return float(top / (4.0 * self.n_examples) + self.l2)
+
+    @property
+    def strong_convexity(self) -> float:
+        r"""Global strong-convexity constant :math:`\alpha = \lambda` (the L2 penalty): far from
+        the origin :math:`\sigma(1-\sigma)\to0`, so no larger constant holds everywhere."""
+        return self.l2

@@ -19,7 +19,8 @@ ill-conditioning (:class:`Quadratic`), curved valleys (:class:`Rosenbrock`, :cla
 saddle points (:class:`Saddle`), plateaus (:class:`Plateau`), cliffs (:class:`Cliff`) and
 local minima (:class:`MultiMinimum`). :class:`Wood`, :class:`PowellSingular` and
 :class:`HelicalValley` complete the standard suite of Moré, Garbow & Hillstrom (1981) on which
-the methods of :mod:`course_lib.second_order` are compared.
+the methods of :mod:`course_lib.second_order` are compared. :class:`NesterovWorstCase` is
+the quadratic behind the lower bound for first-order methods.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ __all__ = [
     "Wood",
     "PowellSingular",
     "HelicalValley",
+    "NesterovWorstCase",
 ]
 
 
@@ -579,3 +581,75 @@ class HelicalValley(Objective):
         H[:2, 2] = H[2, :2] = -2000 * a
         H[2, 2] = 202.0
         return H
+
+
+class NesterovWorstCase(Quadratic):
+    r"""Nesterov's "worst function in the world" for first-order methods (Nesterov 2004, §2.1.2),
+
+    .. math:: f(x) = \frac L4\Bigl(\tfrac12\bigl[x_1^2 + \textstyle\sum_{i=1}^{n-1}(x_i-x_{i+1})^2
+       + x_n^2\bigr] - x_1\Bigr) = \tfrac12 x^\top A x - b^\top x,
+
+    with :math:`A = \frac L4\,\mathrm{tridiag}(-1, 2, -1)` (shape ``(n, n)``) and
+    :math:`b = \frac L4 e_1`. It is convex and :math:`L`-smooth: the eigenvalues of :math:`A`
+    are :math:`\frac L2(1-\cos\frac{i\pi}{n+1}) \in (0, L)`. The minimizer is
+    :math:`x^\star_i = 1 - i/(n+1)` and :math:`f^\star = \frac L8\bigl(-1 + \frac1{n+1}\bigr)`;
+    the customary start is :math:`x_0 = 0`.
+
+    **Why it is hard.** Because :math:`A` is tridiagonal and :math:`b` is a multiple of
+    :math:`e_1`, a gradient at a point supported on the first :math:`k` coordinates is
+    supported on the first :math:`k+1`. A method whose iterates satisfy
+    :math:`x_t \in x_0 + \mathrm{span}\{\nabla f(x_0),\dots,\nabla f(x_{t-1})\}` (gradient
+    descent, heavy ball, Nesterov, any fixed or adaptive combination of past gradients with
+    scalar coefficients) started at 0 therefore has :math:`x_t` supported on the first
+    :math:`t` coordinates, and :math:`f(x_t) \ge` :meth:`span_minimum` ``(t)``. With
+    :math:`n = 2t+1` this gives Nesterov's lower bound (Thm 2.1.7)
+
+    .. math:: f(x_t) - f^\star \ge \frac{3L\,\lVert x_0 - x^\star\rVert^2}{32\,(t+1)^2},
+
+    returned by :meth:`lower_bound`.
+
+    Parameters
+    ----------
+    n : dimension, ``n >= 1``.
+    L : the smoothness constant, ``L > 0`` (default 1).
+    """
+
+    name = "nesterov-worst-case"
+
+    def __init__(self, n: int, L: float = 1.0):
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+            raise TypeError(f"n must be an integer, got {type(n).__name__}")
+        if n < 1:
+            raise ValueError(f"Invalid n: {n!r} (expected a positive integer)")
+        if isinstance(L, bool) or not isinstance(L, (int, float, np.integer, np.floating)):
+            raise TypeError(f"L must be a real number, got {type(L).__name__}")
+        if not (np.isfinite(L) and L > 0):
+            raise ValueError(f"Invalid L: {L!r} (expected a positive finite number)")
+        n, L = int(n), float(L)
+        A = 2.0 * np.eye(n) - np.eye(n, k=1) - np.eye(n, k=-1)
+        b = np.zeros(n)
+        b[0] = 1.0
+        super().__init__(0.25 * L * A, 0.25 * L * b, x0=np.zeros(n))
+        self.L = L
+        # closed forms (the constructor's numerical solve agrees to rounding error)
+        self.minimizers = (1.0 - np.arange(1, n + 1) / (n + 1.0))[None, :]
+        self.minimum = L / 8.0 * (-1.0 + 1.0 / (n + 1.0))
+
+    def span_minimum(self, t: int) -> float:
+        r"""Minimum of :math:`f` over points supported on the first ``t`` coordinates,
+        :math:`\frac L8\bigl(-1 + \frac1{t+1}\bigr)` (``0 <= t <= n``): the function restricted
+        to them is the same construction in dimension ``t``."""
+        if isinstance(t, bool) or not isinstance(t, (int, np.integer)):
+            raise TypeError(f"t must be an integer, got {type(t).__name__}")
+        if not 0 <= t <= self.dim:
+            raise ValueError(f"Invalid t: {t!r} (expected 0 <= t <= n = {self.dim})")
+        return self.L / 8.0 * (-1.0 + 1.0 / (t + 1.0))
+
+    @staticmethod
+    def lower_bound(t, L: float, distance: float):
+        r"""Nesterov's lower bound :math:`3L\,d^2/(32(t+1)^2)` on :math:`f(x_t)-f^\star`, with
+        :math:`d = \lVert x_0 - x^\star\rVert`, for any first-order method in the span of past
+        gradients after ``t`` steps on the worst case of dimension :math:`n \ge 2t+1`.
+        ``t`` may be an array."""
+        t = np.asarray(t, dtype=float)
+        return 3.0 * float(L) * float(distance) ** 2 / (32.0 * (t + 1.0) ** 2)

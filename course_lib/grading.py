@@ -36,15 +36,69 @@ matter for the course's academic-integrity rules).
 
 Targets are written ``"module:qualname"``: ``"course_lib.optim.adam:adam"`` is the function
 ``adam`` in the module ``course_lib.optim.adam``, ``"torch.optim:Adam.step"`` the method.
+
+:func:`forbid` is a *teaching aid*: it runs in the student's own process, so a determined student
+can get around it, and no grade depends on it alone. The grade comes from the trusted checks of
+``homework/checks/``: while autograding, each test cell is replaced by a *probe* that calls the
+student's functions on fixed inputs and hands the outputs back with :func:`record` (plain
+numeric arrays saved with ``np.save(..., allow_pickle=False)`` into the folder named by the
+environment variable ``COURSE_GRADER_OUT``); a separate process computes the expected values
+with course_lib and compares them. Outside grading (the variable unset) :func:`record` does
+nothing, so the notebooks run unchanged in Jupyter.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
+import re
 import sys
 import types
 
-__all__ = ["DelegationError", "forbid", "Forbid"]
+__all__ = ["DelegationError", "forbid", "Forbid", "record", "GRADER_OUT_ENV"]
+
+#: Environment variable naming the folder where :func:`record` writes (set only by the grader).
+GRADER_OUT_ENV = "COURSE_GRADER_OUT"
+_RECORD_NAME = re.compile(r"[A-Za-z0-9_.-]{1,96}")
+
+
+def record(name: str, value) -> None:
+    """Hand ``value`` (a number or a numeric array) to the course's trusted grader.
+
+    Writes ``$COURSE_GRADER_OUT/<name>.npy`` with ``np.save(..., allow_pickle=False)``; the value
+    is converted to a plain NumPy array of booleans, integers or floats (torch tensors and
+    ``longdouble`` arrays become float64). Does nothing when ``COURSE_GRADER_OUT`` is not set.
+
+    Raises ``ValueError`` for an invalid name (letters, digits, ``_ . -``; at most 96
+    characters) and ``TypeError`` for a value that is not numeric.
+    """
+    if not isinstance(name, str) or not _RECORD_NAME.fullmatch(name) or name.startswith("."):
+        raise ValueError(f"Invalid name: {name!r} (expected letters, digits, '_', '.', '-', "
+                         "at most 96 characters)")
+    import numpy as np
+
+    if hasattr(value, "detach") and hasattr(value, "cpu"):      # a torch tensor
+        value = value.detach().cpu().numpy()
+    try:
+        array = np.asarray(value)
+    except Exception as err:  # noqa: BLE001 - anything that does not convert is not numeric
+        raise TypeError(f"record({name!r}, ...) needs a number or a numeric array, got "
+                        f"{type(value).__name__}") from err
+    if array.dtype.kind == "O":
+        try:
+            array = np.asarray(value, dtype=float)
+        except Exception as err:  # noqa: BLE001
+            raise TypeError(f"record({name!r}, ...) needs a number or a numeric array, got "
+                            f"{type(value).__name__}") from err
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"record({name!r}, ...) needs a number or a numeric array, got an array "
+                        f"of dtype {array.dtype}")
+    if array.dtype.kind == "f" and array.dtype.itemsize != 8:
+        array = array.astype(np.float64)
+    folder = os.environ.get(GRADER_OUT_ENV)
+    if not folder:
+        return
+    np.save(os.path.join(folder, name + ".npy"), array, allow_pickle=False)
 
 
 class DelegationError(AssertionError):

@@ -11,6 +11,12 @@ calls ``nbgrader generate_assignment`` in a temporary copy of this folder, so it
 gradebook here, and it refuses to write a student version in which a solution or a hidden test
 survived. The student versions are committed, so that the chapters can link them (Binder,
 Colab); never edit them by hand -- edit ``source/`` and run this script.
+
+The hidden part of every test cell of a source notebook is the *probe* of that cell, a copy of
+``PROBES[<grade_id>]`` in ``checks/<assignment>.py`` (what the grader runs in place of the
+cell; the expected values and comparisons live only in ``checks/``). Both modes refuse to go on
+when a copy differs from its probe: change the probe in ``checks/`` and paste it into the
+source (or the reverse).
 """
 
 from __future__ import annotations
@@ -35,6 +41,40 @@ MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN T
 def assignments() -> list[str]:
     """The assignment ids: the folders of source/ that hold a notebook of the same name."""
     return sorted(p.name for p in SOURCE.iterdir() if (p / f"{p.name}.ipynb").is_file())
+
+
+def _hidden(source: str) -> str:
+    lines, inside = [], False
+    for line in source.split("\n"):
+        if "BEGIN HIDDEN TESTS" in line:
+            inside = True
+        elif "END HIDDEN TESTS" in line:
+            inside = False
+        elif inside and not line.startswith("# "):
+            lines.append(line)
+    return "\n".join(lines).strip()
+
+
+def probe_mismatches(names: list[str]) -> list[str]:
+    """Test cells of the sources whose hidden part is not the probe in checks/ (see above)."""
+    if str(HERE) not in sys.path:
+        sys.path.insert(0, str(HERE))
+    import checks
+
+    bad = []
+    for name in names:
+        nb = json.loads((SOURCE / name / f"{name}.ipynb").read_text())
+        probes = checks.module(name).PROBES
+        for cell in nb["cells"]:
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            if not (meta.get("grade") and cell["cell_type"] == "code"):
+                continue
+            gid = meta["grade_id"]
+            probe = "\n".join(line for line in probes.get(gid, "").strip().split("\n")
+                              if not line.startswith("# ")).strip()
+            if gid not in probes or _hidden("".join(cell["source"])) != probe:
+                bad.append(f"{name}/{gid}")
+    return bad
 
 
 def nbgrader_env() -> dict:
@@ -95,6 +135,11 @@ def main(argv=None) -> int:
     unknown = sorted(set(names) - set(known))
     if unknown:
         parser.error(f"unknown assignment(s): {', '.join(unknown)} (have: {', '.join(known)})")
+    mismatched = probe_mismatches(names)
+    if mismatched:
+        print("the hidden part of these test cells differs from the probe in homework/checks/: "
+              + ", ".join(mismatched))
+        return 1
     with tempfile.TemporaryDirectory(prefix="course-release-") as tmp:
         fresh = generate(names, Path(tmp))
         stale = [n for n in names

@@ -319,13 +319,22 @@ def setup(app):
     app.connect("config-inited", _check_config)
     app.connect("doctree-resolved", _strip_cdn_links)
     app.connect("html-page-context", _dedupe_scripts, priority=100)
+    _collapsed_cells_in_single_page(app)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
 
 
-if __name__ == "__main__":
-    try:
-        print(ensure_assets())
-        if "--chromium" in sys.argv[1:]:
-            print(ensure_chromium())
-    except (AssetError, subprocess.CalledProcessError) as err:
-        sys.exit(str(err))
+def _collapsed_cells_in_single_page(app):
+    """Sphinx gives the ``singlehtml`` builder (the PDF is printed from it) the ``html``
+    builder's node visitors only when no extension registers any for ``singlehtml``; one does,
+    so the visitors of myst-nb (collapsed cells), sphinx-proof and others are missing there.
+    Copy every ``html`` visitor that ``singlehtml`` lacks when the builder starts."""
+
+    def copy_visitors(app_):
+        if app_.builder.name != "singlehtml":
+            return
+        handlers = app_.registry.translation_handlers
+        single = handlers.setdefault("singlehtml", {})
+        for node, visitors in handlers.get("html", {}).items():
+            single.setdefault(node, visitors)
+
+    app.connect("builder-inited", copy_visitors)

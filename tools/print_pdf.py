@@ -96,7 +96,18 @@ def print_pdf(index: Path, out: Path) -> dict:
                           else route.abort("internetdisconnected"))
             page = context.new_page()
             page.set_default_timeout(120_000)
-            page.goto(base + index.name, wait_until="load")
+            # Jupyter Book's index.html only redirects to the root page: open that one.
+            target = index.name
+            redirect = re.search(r'http-equiv="Refresh" content="0; url=([^"]+)"',
+                                 index.read_text(errors="replace"), re.I)
+            if redirect:
+                # The single page lives in book/ but Sphinx writes its image paths relative to
+                # the build's root (and its ../_static paths still resolve from there): print
+                # a copy placed at the root.
+                page_file = index.parent / redirect.group(1)
+                target = "_print_" + page_file.name
+                (index.parent / target).write_bytes(page_file.read_bytes())
+            page.goto(base + target, wait_until="load")
             page.add_style_tag(content=PRINT_CSS)
             page.emulate_media(media="print")
             found = page.evaluate(WAIT_FOR_CONTENT)

@@ -46,6 +46,10 @@ __all__ = [
     "kaiming_uniform",
     "kaiming_normal",
     "sparse",
+    "orthogonal",
+    "orthogonal_from_gaussian",
+    "lsuv",
+    "fixup_scale",
 ]
 
 _LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
@@ -205,3 +209,113 @@ xavier_uniform = glorot_uniform
 xavier_normal = glorot_normal
 kaiming_uniform = he_uniform
 kaiming_normal = he_normal
+
+
+def orthogonal_from_gaussian(A, gain: float = 1.0) -> np.ndarray:
+    r"""The orthogonal matrix that :func:`orthogonal` (and ``torch.nn.init.orthogonal_``)
+    makes from the Gaussian matrix ``A`` of shape ``(rows, cols)``.
+
+    Torch's recipe, for torch's layout ``(rows, cols) = (fan_out, fan_in)``: if
+    ``rows < cols`` transpose ``A``; take the QR factorization :math:`A = QR`; multiply
+    column :math:`j` of :math:`Q` by :math:`\operatorname{sign}R_{jj}` (this makes the result
+    Haar-distributed, i.e. uniform on the orthogonal matrices, instead of depending on the
+    sign convention of the QR routine); transpose back; multiply by ``gain``. The result has
+    orthonormal rows (``rows <= cols``) or orthonormal columns (``rows >= cols``), times
+    ``gain``.
+    """
+    A = np.asarray(A, dtype=np.float64)
+    if A.ndim != 2:
+        raise ValueError(f"Only arrays with 2 dimensions are supported, got {A.ndim}")
+    rows, cols = A.shape
+    flat = A.T if rows < cols else A
+    q, r = np.linalg.qr(flat)
+    q = q * np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return gain * q
+
+
+def orthogonal(fan_in: int, fan_out: int, rng, *, gain: float = 1.0,
+               dtype=np.float64) -> np.ndarray:
+    r"""Orthogonal initialization (Saxe et al. 2014), shape ``(fan_in, fan_out)``.
+
+    Returns ``gain`` times a matrix :math:`W` with orthonormal columns when
+    ``fan_in >= fan_out`` (:math:`W^\top W = I`) and orthonormal rows otherwise
+    (:math:`WW^\top = I`), drawn from the Haar (uniform) distribution: the transpose of what
+    ``torch.nn.init.orthogonal_`` writes into a ``(fan_out, fan_in)`` weight
+    (:func:`orthogonal_from_gaussian` holds the recipe). Each entry has mean 0 and variance
+    :math:`g^2/\max(m, n)`; for a square layer this is :math:`g^2/m`, the variance of
+    :func:`he_normal` with the same gain. Unlike a Gaussian matrix, a square orthogonal
+    :math:`W` preserves the norm of *every* vector, :math:`\lVert xW\rVert = g\lVert x\rVert`,
+    so a product of them has all singular values equal to :math:`g^L` ("dynamical isometry"
+    of a deep linear network at :math:`g = 1`).
+    """
+    fan_in, fan_out = _check_fans(fan_in, fan_out)
+    rng = np.random.default_rng(rng)
+    A = rng.standard_normal((fan_out, fan_in))  # torch's layout, then transposed
+    return np.ascontiguousarray(orthogonal_from_gaussian(A, gain).T).astype(dtype, copy=False)
+
+
+def lsuv(model, x, *, tol: float = 0.01, max_iter: int = 10) -> list[float]:
+    r"""Layer-sequential unit-variance initialization (Mishkin & Matas 2016), in place.
+
+    ``model`` is a :class:`course_lib.nn.Sequential` whose affine layers (modules with a
+    weight ``W``) already hold an initialization (LSUV starts from :func:`orthogonal`);
+    ``x`` is a batch of training inputs of shape ``(N, in_features)``. Going up the network,
+    for each affine layer :math:`\ell` in turn: pass ``x`` through the layers up to and
+    including it, and divide its ``W`` by the standard deviation of its outputs (over the
+    batch and the units), until :math:`|\operatorname{Var} z_\ell - 1| \le` ``tol`` or
+    ``max_iter`` rescalings. The biases are left alone (they are 0 at initialization). The
+    last affine layer is rescaled too, as in the paper.
+
+    Because each layer is rescaled after the layers below it are final, the data-driven
+    scale replaces the gain calculation of :func:`calculate_gain`: it works for any
+    nonlinearity. For a layer that is positively homogeneous in ``W`` (no bias, or bias 0)
+    and followed by ReLU or nothing, one rescaling is exact.
+
+    Returns the variance of each affine layer's output after its rescaling.
+    """
+    if not isinstance(tol, numbers.Real) or isinstance(tol, bool) or not tol > 0:
+        raise ValueError(f"Invalid tol: {tol!r} (expected a positive number)")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) \
+            or max_iter < 1:
+        raise ValueError(f"Invalid max_iter: {max_iter!r} (expected a positive integer)")
+    layers = list(getattr(model, "layers", []))
+    if not layers:
+        raise TypeError(f"lsuv expects a course_lib.nn.Sequential, got {type(model).__name__}")
+    x = np.asarray(x, dtype=np.float64)
+    variances = []
+    h = x
+    for layer in layers:
+        if hasattr(layer, "W"):
+            for _ in range(max_iter):
+                var = float(np.var(layer.forward(h)))
+                if abs(var - 1.0) <= tol:
+                    break
+                if var == 0.0:
+                    raise ValueError("lsuv: a layer's output has variance 0 on the batch")
+                layer.W /= math.sqrt(var)
+            z = layer.forward(h)
+            variances.append(float(np.var(z)))
+            h = z
+        else:
+            h = layer.forward(h)
+    return variances
+
+
+def fixup_scale(num_blocks: int, layers_per_branch: int) -> float:
+    r"""Fixup's factor :math:`L^{-1/(2m-2)}` (Zhang, Dauphin & Ma 2019) for a residual
+    network of :math:`L` = ``num_blocks`` blocks :math:`h + F(h)` whose branch :math:`F` has
+    :math:`m` = ``layers_per_branch`` >= 2 affine layers.
+
+    Fixup initializes the last layer of every branch at 0 (so each block starts as the
+    identity) and multiplies the He initialization of the other :math:`m-1` layers of the
+    branch by this factor. With the last layer's weights of size :math:`O(1)` after the first
+    updates, a branch is then a product of :math:`m` factors whose gradient contributions
+    sum to :math:`O(1)` over the :math:`L` blocks, independently of the depth.
+    """
+    for name, value, low in (("num_blocks", num_blocks, 1),
+                             ("layers_per_branch", layers_per_branch, 2)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+            raise ValueError(f"Invalid {name}: {value!r} (expected an integer >= {low})")
+    return float(num_blocks) ** (-1.0 / (2 * layers_per_branch - 2))

@@ -166,3 +166,76 @@ def test_torch_words_gain_errors_the_same_way(nonlinearity, param):
         torch.nn.init.calculate_gain(nonlinearity, param)
     with pytest.raises(ValueError, match=f"^{str(theirs.value)}$"):
         init.calculate_gain(nonlinearity, param)
+
+
+# ---- orthogonal, LSUV, Fixup ----------------------------------------------------------------
+
+@pytest.mark.parametrize("shape", [(5, 8), (8, 5), (6, 6)])
+def test_orthogonal_recipe_reproduces_torch_orthogonal_exactly(shape):
+    # torch.nn.init.orthogonal_ draws a (rows, cols) normal matrix and orthogonalizes it;
+    # from the same normal draw our recipe gives the same matrix to rounding
+    torch.manual_seed(3)
+    A = torch.empty(*shape, dtype=torch.float64).normal_(0, 1).numpy()
+    torch.manual_seed(3)
+    T = torch.nn.init.orthogonal_(torch.empty(*shape, dtype=torch.float64), gain=1.3).numpy()
+    assert np.abs(init.orthogonal_from_gaussian(A, gain=1.3) - T).max() < 1e-13
+
+
+@pytest.mark.parametrize("m, n", [(64, 32), (32, 64), (50, 50)])
+def test_orthogonal_has_orthonormal_rows_or_columns(m, n):
+    W = init.orthogonal(m, n, np.random.default_rng(0), gain=2.0)
+    assert W.shape == (m, n)
+    gram = W.T @ W if m >= n else W @ W.T
+    assert np.allclose(gram, 4.0 * np.eye(min(m, n)), atol=1e-12)
+
+
+def test_orthogonal_is_haar_and_norm_preserving():
+    # Haar distribution: every entry of an n x n orthogonal matrix has E[W_ij^2] = 1/n, and
+    # E[W_11] = 0; 2000 draws of a 4 x 4 matrix (standard error of the mean square 0.0026)
+    rng = np.random.default_rng(1)
+    draws = np.array([init.orthogonal(4, 4, rng) for _ in range(2000)])
+    assert np.allclose((draws**2).mean(axis=0), 0.25, atol=0.02)
+    assert abs(draws[:, 0, 0].mean()) < 0.04
+    # Haar: the diagonal entries are symmetric about 0 (the sign correction ensures it)
+    assert abs(np.mean(draws[:, np.arange(4), np.arange(4)] > 0) - 0.5) < 0.03
+    W = init.orthogonal(30, 30, rng)
+    x = rng.standard_normal((10, 30))
+    assert np.allclose(np.linalg.norm(x @ W, axis=1), np.linalg.norm(x, axis=1), rtol=1e-12)
+
+
+def test_lsuv_gives_unit_variance_layer_by_layer():
+    from course_lib import nn
+
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((500, 20)) * 3.0 + 1.0
+    for act in (nn.Tanh, nn.ReLU):
+        model = nn.Sequential(nn.Linear(20, 30, rng, init=init.orthogonal), act(),
+                              nn.Linear(30, 30, rng, init=init.orthogonal), act(),
+                              nn.Linear(30, 5, rng, init=init.orthogonal))
+        variances = init.lsuv(model, x, tol=1e-3)
+        assert len(variances) == 3 and all(abs(v - 1) <= 1e-3 for v in variances)
+        h = x
+        for layer in model:
+            h = layer(h)
+            if isinstance(layer, nn.Linear):
+                assert abs(h.var() - 1) <= 1e-3
+    # ReLU network without biases: positively homogeneous, one rescaling per layer is exact
+    model = nn.Sequential(nn.Linear(20, 30, rng, bias=False), nn.ReLU(),
+                          nn.Linear(30, 30, rng, bias=False))
+    variances = init.lsuv(model, x, tol=1e-14, max_iter=2)
+    assert np.allclose(variances, 1.0, atol=1e-12)
+
+
+def test_fixup_scale_and_bad_arguments():
+    assert init.fixup_scale(16, 2) == pytest.approx(16 ** -0.5, rel=1e-15)
+    assert init.fixup_scale(8, 3) == pytest.approx(8 ** -0.25, rel=1e-15)
+    with pytest.raises(ValueError, match=r"Invalid layers_per_branch: 1 \(expected"):
+        init.fixup_scale(4, 1)
+    with pytest.raises(ValueError, match=r"Invalid num_blocks: 0 \(expected"):
+        init.fixup_scale(0, 2)
+    with pytest.raises(TypeError, match="lsuv expects a course_lib.nn.Sequential"):
+        init.lsuv(object(), np.zeros((2, 2)))
+    with pytest.raises(ValueError, match=r"Invalid tol: -1"):
+        init.lsuv(object(), np.zeros((2, 2)), tol=-1)
+    with pytest.raises(ValueError, match="Only arrays with 2 dimensions"):
+        init.orthogonal_from_gaussian(np.zeros(3))

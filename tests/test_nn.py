@@ -429,7 +429,7 @@ def test_step_with_course_sgd_trains_like_torch_optim_sgd():
     for p, tp in zip(model.parameters(), tmodel.parameters()):
         assert relative_error(p.T if p.ndim == 2 else p, tp.detach().numpy()) <= 1e-10
     assert relative_error(model[1].running_var, tmodel[1].running_var.numpy()) <= 1e-10
-    assert len(opt.states) == 5 and all("b" in s for s in opt.states)
+    assert len(opt.states) == 5 and all("momentum_buffer" in s for s in opt.states)
 
 
 def test_step_function_equals_optimizer_and_validates():

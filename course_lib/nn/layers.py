@@ -15,7 +15,7 @@ from scipy.special import expit
 from .. import init as _init
 from .module import Module
 
-__all__ = ["Linear", "ReLU", "Tanh", "Sigmoid", "Dropout"]
+__all__ = ["Linear", "ReLU", "Tanh", "Sigmoid", "Dropout", "WeightNormLinear", "Residual"]
 
 
 def _as_batch(x, features: int, layer: str) -> np.ndarray:
@@ -237,3 +237,143 @@ class Dropout(Module):
 
     def __repr__(self) -> str:
         return f"Dropout(p={self.p}, mode={self.mode!r})"
+
+
+class WeightNormLinear(Module):
+    r"""Affine map with weight normalization (Salimans & Kingma 2016): :math:`y = xW + b` with
+    the weights of unit :math:`j` (column :math:`j` of :math:`W`) written as
+
+    .. math:: w_j = g_j\,\frac{v_j}{\lVert v_j\rVert},
+
+    so that the length :math:`g_j` and the direction :math:`v_j/\lVert v_j\rVert` are separate
+    parameters. This is ``torch.nn.utils.parametrizations.weight_norm(torch.nn.Linear(m, n))``
+    (``dim=0``: one norm per output unit, i.e. per row of torch's ``(n, m)`` weight), whose
+    ``original0`` is ``g`` (shape ``(n, 1)``) and ``original1`` is ``v.T``.
+
+    Parameters ``v`` (in_features, out_features), ``g`` (out_features,), ``b``
+    (out_features,), with gradients ``dv``, ``dg``, ``db``. At construction ``v`` is drawn by
+    ``init`` (as :class:`Linear`) and ``g`` is set to :math:`\lVert v_j\rVert`, so the layer
+    starts with :math:`W = v`, as torch does.
+
+    Backward, with :math:`\nabla_{w_j}L` the gradient a plain layer would give
+    (:math:`x^\top\delta`, column :math:`j`) and :math:`\hat v_j = v_j/\lVert v_j\rVert`:
+
+    .. math:: \frac{\partial L}{\partial g_j} = \hat v_j^\top\nabla_{w_j}L,\qquad
+        \frac{\partial L}{\partial v_j} = \frac{g_j}{\lVert v_j\rVert}
+        \big(I - \hat v_j\hat v_j^\top\big)\nabla_{w_j}L .
+
+    The gradient in :math:`v` is orthogonal to :math:`v` and scaled by
+    :math:`g/\lVert v\rVert`, so a step of size :math:`\eta` turns the direction by about
+    :math:`\eta g\lVert(I-\hat v\hat v^\top)\nabla_w L\rVert/\lVert v\rVert^2`: as for
+    the weights below a BatchNorm layer, the direction's effective learning rate falls as
+    :math:`\lVert v\rVert` grows.
+    """
+
+    def __init__(self, in_features: int, out_features: int, rng=None, *,
+                 init: Callable | None = None, bias: bool = True, dtype=np.float64):
+        super().__init__()
+        base = Linear(in_features, out_features, rng, init=init, bias=bias, dtype=dtype)
+        self.in_features, self.out_features = base.in_features, base.out_features
+        self.v = base.W
+        self.g = np.linalg.norm(self.v, axis=0)
+        if np.any(self.g == 0):
+            raise ValueError("WeightNormLinear: init returned a unit with all-zero weights")
+        self.b = base.b
+        self.dv, self.dg, self.db = np.zeros_like(self.v), np.zeros_like(self.g), base.db
+        self._params = ("g", "v", "b") if bias else ("g", "v")
+        self._x = None
+
+    @property
+    def W(self) -> np.ndarray:
+        """The effective weight :math:`g_j v_j/\\lVert v_j\\rVert`, shape (in, out)."""
+        return self.v * (self.g / np.linalg.norm(self.v, axis=0))
+
+    def forward(self, x):
+        x = _as_batch(x, self.in_features, "WeightNormLinear")
+        self._x = x
+        out = x @ self.W
+        if self.b is not None:
+            out += self.b
+        return out
+
+    def backward(self, dout):
+        if self._x is None:
+            raise ValueError("WeightNormLinear.backward called before forward")
+        norm = np.linalg.norm(self.v, axis=0)
+        dW = self._x.T @ dout
+        dg = np.sum(dW * self.v, axis=0) / norm
+        self.dg[...] = dg
+        self.dv[...] = (self.g / norm) * (dW - self.v * (dg / norm))
+        if self.b is not None:
+            self.db[...] = dout.sum(axis=0)
+        return dout @ self.W.T
+
+    def to_torch(self, dtype=None):
+        """``weight_norm(torch.nn.Linear(...))`` with the same ``g``, ``v`` and ``b``."""
+        import torch
+        from torch.nn.utils.parametrizations import weight_norm
+
+        dtype = torch.from_numpy(self.v).dtype if dtype is None else dtype
+        lin = torch.nn.Linear(self.in_features, self.out_features, bias=self.b is not None,
+                              dtype=dtype)
+        module = weight_norm(lin)
+        with torch.no_grad():
+            module.parametrizations.weight.original0.copy_(
+                torch.from_numpy(self.g.reshape(-1, 1)))
+            module.parametrizations.weight.original1.copy_(torch.from_numpy(self.v.T.copy()))
+            if self.b is not None:
+                module.bias.copy_(torch.from_numpy(self.b))
+        return module
+
+    def __repr__(self) -> str:
+        return (f"WeightNormLinear(in_features={self.in_features}, "
+                f"out_features={self.out_features}, bias={self.b is not None})")
+
+
+class Residual(Module):
+    r"""Residual block :math:`y = x + F(x)` with the branch :math:`F` = ``Sequential(*layers)``
+    (He et al. 2016); the output must have the input's shape.
+
+    Backward: :math:`\partial L/\partial x = \delta + J_F^\top\delta` -- the identity path
+    carries the upstream gradient :math:`\delta` unchanged to the layers below, whatever the
+    branch does. Parameters are those of the branch, named ``"<i>.<name>"`` by their index
+    in ``layers`` (``branch`` holds the :class:`~course_lib.nn.Sequential`).
+
+    Zero-initializing the last layer of the branch (Goyal et al. 2017 for the last BN's
+    :math:`\gamma`; Fixup, :func:`course_lib.init.fixup_scale`) makes the block start as the
+    identity.
+    """
+
+    def __init__(self, *layers: Module):
+        super().__init__()
+        from .module import Sequential
+
+        if not layers:
+            raise ValueError("Residual needs at least one layer in its branch")
+        self.branch = Sequential(*layers)
+
+    def forward(self, x):
+        x = np.asarray(x)
+        out = self.branch.forward(x)
+        if out.shape != x.shape:
+            raise ValueError(f"Residual branch maps shape {x.shape} to {out.shape}; "
+                             "they must be equal")
+        return x + out
+
+    def backward(self, dout):
+        return dout + self.branch.backward(dout)
+
+    def train(self, mode: bool = True) -> "Residual":
+        self.training = bool(mode)
+        self.branch.train(mode)
+        return self
+
+    def named_parameters(self):
+        return self.branch.named_parameters()
+
+    def grads(self):
+        return self.branch.grads()
+
+    def __repr__(self) -> str:
+        inner = "\n".join(f"    ({i}): {layer!r}" for i, layer in enumerate(self.branch))
+        return f"Residual(\n{inner}\n  )"

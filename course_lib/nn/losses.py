@@ -1,4 +1,5 @@
-r"""Losses with mean reduction (torch's default): mean squared error and softmax cross-entropy.
+r"""Losses with mean reduction (torch's default): mean squared error and softmax cross-entropy
+(optionally with label smoothing).
 
 A loss is a :class:`~course_lib.nn.Module` whose ``forward(pred, target)`` returns the
 scalar loss (a float) and whose ``backward(dout=1.0)`` returns
@@ -40,22 +41,42 @@ def _check_labels(logits, y) -> tuple[np.ndarray, np.ndarray]:
     return logits, y
 
 
-def softmax_cross_entropy(logits, y):
+def _check_smoothing(label_smoothing) -> float:
+    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float, np.floating,
+                                                                              np.integer)):
+        raise TypeError(f"label_smoothing must be a float, got {type(label_smoothing).__name__}")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    return float(label_smoothing)
+
+
+def softmax_cross_entropy(logits, y, label_smoothing: float = 0.0):
     r"""Mean cross-entropy of integer labels ``y`` (N,) under ``softmax(logits)``, logits
-    (N, C); returns ``(loss, dlogits)`` with
+    (N, C); returns ``(loss, dlogits)``.
 
-    .. math:: L = -\frac1N\sum_i \log\operatorname{softmax}(z_i)_{y_i},\qquad
-       \frac{\partial L}{\partial z_i} = \frac1N\big(\operatorname{softmax}(z_i) - e_{y_i}\big).
+    With ``label_smoothing`` :math:`\varepsilon\in[0, 1]` the target of example :math:`i` is
+    the mixture :math:`q_i = (1-\varepsilon)\,e_{y_i} + \varepsilon\,\mathbf 1/C` of its one-hot
+    label and the uniform distribution (Szegedy et al. 2016; torch's convention), and
 
-    Same value as ``torch.nn.functional.cross_entropy(logits, y)``.
+    .. math:: L = -\frac1N\sum_i \sum_c q_{ic}\log\operatorname{softmax}(z_i)_c,\qquad
+       \frac{\partial L}{\partial z_i} = \frac1N\big(\operatorname{softmax}(z_i) - q_i\big).
+
+    :math:`\varepsilon = 0` is the usual cross-entropy. Same value as
+    ``torch.nn.functional.cross_entropy(logits, y, label_smoothing=eps)``.
     """
     logits, y = _check_labels(logits, y)
-    N = logits.shape[0]
+    eps = _check_smoothing(label_smoothing)
+    N, C = logits.shape
     logp = log_softmax(logits, axis=1)
     rows = np.arange(N)
-    loss = -float(np.mean(logp[rows, y]))
+    if eps == 0.0:
+        loss = -float(np.mean(logp[rows, y]))
+    else:
+        loss = -float(np.mean((1.0 - eps) * logp[rows, y] + eps * logp.mean(axis=1)))
     d = np.exp(logp)
-    d[rows, y] -= 1
+    if eps != 0.0:
+        d -= eps / C
+    d[rows, y] -= 1.0 - eps
     d /= N
     if logits.dtype.kind == "f":
         d = d.astype(logits.dtype, copy=False)  # numerics computes in float64
@@ -82,12 +103,19 @@ def mse_loss(pred, target):
 
 class CrossEntropyLoss(Module):
     """Softmax cross-entropy with integer labels and mean reduction, as
-    ``torch.nn.CrossEntropyLoss()``. ``forward(logits, y) -> float``;
+    ``torch.nn.CrossEntropyLoss(label_smoothing=eps)``. ``forward(logits, y) -> float``;
     ``backward(dout=1.0) -> dlogits``; see :func:`softmax_cross_entropy`."""
 
+    def __init__(self, label_smoothing: float = 0.0):
+        super().__init__()
+        self.label_smoothing = _check_smoothing(label_smoothing)
+
     def forward(self, logits, y):
-        self.loss, self._d = softmax_cross_entropy(logits, y)
+        self.loss, self._d = softmax_cross_entropy(logits, y, self.label_smoothing)
         return self.loss
+
+    def __repr__(self) -> str:
+        return f"CrossEntropyLoss(label_smoothing={self.label_smoothing})"
 
     def backward(self, dout=1.0):
         return self._d * dout

@@ -47,6 +47,7 @@ __all__ = [
     "layernorm_forward",
     "layernorm_backward",
     "BatchNorm1d",
+    "BatchNorm2d",
     "LayerNorm",
 ]
 
@@ -228,6 +229,7 @@ class BatchNorm1d(Module):
         self.num_batches_tracked = 0
         self._cache = None
 
+    _torch_name = "BatchNorm1d"
     weight = property(lambda self: self.gamma)
     bias = property(lambda self: self.beta)
 
@@ -281,12 +283,13 @@ class BatchNorm1d(Module):
         return layer.train(module.training)
 
     def to_torch(self, dtype=None):
-        """A ``torch.nn.BatchNorm1d`` with the same parameters, running statistics and mode."""
+        """A ``torch.nn.BatchNorm1d`` (``BatchNorm2d`` for :class:`BatchNorm2d`) with the same
+        parameters, running statistics and mode."""
         import torch
 
         dtype = torch.from_numpy(self.gamma).dtype if dtype is None else dtype
-        m = torch.nn.BatchNorm1d(self.num_features, self.eps, self.momentum, self.affine,
-                                 dtype=dtype)
+        m = getattr(torch.nn, type(self)._torch_name)(self.num_features, self.eps,
+                                                      self.momentum, self.affine, dtype=dtype)
         with torch.no_grad():
             if self.affine:
                 m.weight.copy_(torch.from_numpy(self.gamma))
@@ -297,8 +300,59 @@ class BatchNorm1d(Module):
         return m.train(self.training)
 
     def __repr__(self) -> str:
-        return (f"BatchNorm1d({self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine})")
+        return (f"{type(self).__name__}({self.num_features}, eps={self.eps}, "
+                f"momentum={self.momentum}, affine={self.affine})")
+
+
+class BatchNorm2d(BatchNorm1d):
+    r"""Batch normalization for convolutional feature maps ``(N, C, H, W)``, following
+    ``torch.nn.BatchNorm2d``: one mean, variance, :math:`\gamma` and :math:`eta` per
+    **channel** :math:`c`, the statistics taken over the batch *and* the spatial positions,
+
+    .. math:: \mu_c = rac{1}{NHW}\sum_{n,h,w} x_{nchw},\qquad
+        \sigma_c^2 = rac{1}{NHW}\sum_{n,h,w}(x_{nchw}-\mu_c)^2 .
+
+    A convolution applies the same filter at every position, so all :math:`H W` positions of
+    a channel are values of one "unit"; normalizing each position separately would give
+    different affine maps at different positions and break the translation equivariance
+    (Ioffe & Szegedy 2015, §3.2). Implementation: move the channel axis last and reshape to
+    ``(N*H*W, C)``; then everything is :class:`BatchNorm1d` with a batch of :math:`B = NHW`
+    values per channel -- forward, the compact backward pass (the sums run over
+    :math:`n, h, w`), and the running variance with the unbiased factor
+    :math:`NHW/(NHW-1)`, as torch.
+    """
+
+    _torch_name = "BatchNorm2d"
+
+    def _to_rows(self, x):
+        x = np.asarray(x)
+        if x.ndim != 4:
+            raise ValueError(f"expected 4D input (got {x.ndim}D input)")
+        if x.shape[1] != self.num_features:
+            raise ValueError(f"BatchNorm2d expects input of shape (N, {self.num_features}, H, "
+                             f"W), got shape {x.shape}")
+        return x.transpose(0, 2, 3, 1).reshape(-1, self.num_features)
+
+    def _from_rows(self, rows, shape):
+        N, C, H, W = shape
+        return rows.reshape(N, H, W, C).transpose(0, 3, 1, 2)
+
+    def forward(self, x):
+        rows = self._to_rows(x)
+        if self.training and rows.shape[0] < 2:
+            raise ValueError("Expected more than 1 value per channel when training, got "
+                             f"input size {tuple(np.shape(x))}")
+        self._shape = np.shape(x)
+        return self._from_rows(super().forward(rows), self._shape)
+
+    def backward(self, dout):
+        if self._cache is None:
+            raise ValueError("BatchNorm2d.backward called before forward")
+        dout = np.asarray(dout)
+        if dout.shape != tuple(self._shape):
+            raise ValueError(f"dout has shape {dout.shape}, expected {tuple(self._shape)}")
+        rows = dout.transpose(0, 2, 3, 1).reshape(-1, self.num_features)
+        return self._from_rows(super().backward(rows), self._shape)
 
 
 class LayerNorm(Module):

@@ -276,7 +276,7 @@ def check_page(visit_, page_name: str, screenshot: bool = False):
     return report
 
 
-READER_CHECKS = """async (firstScreen) => {
+READER_CHECKS = r"""async (firstScreen) => {
   const nav = performance.getEntriesByType('navigation')[0];
   const fcp = performance.getEntriesByName('first-contentful-paint')[0];
   const root = document.querySelector('article') || document.querySelector('main')

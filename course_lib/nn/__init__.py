@@ -22,18 +22,18 @@ Example::
         nn.step(model, course_lib.optim.sgd, states, lr=0.1)
 """
 
-from .layers import Dropout, Linear, ReLU, Sigmoid, Tanh
+from .layers import Dropout, Linear, ReLU, Residual, Sigmoid, Tanh, WeightNormLinear
 from .losses import CrossEntropyLoss, MSELoss, mse_loss, softmax_cross_entropy
 from .module import (Module, NumpyOptimizer, Sequential, clip_grad_norm_, clip_grad_value_,
                      step)
-from .normalization import (BatchNorm1d, LayerNorm, NormCache, batchnorm_backward,
+from .normalization import (BatchNorm1d, BatchNorm2d, LayerNorm, NormCache, batchnorm_backward,
                             batchnorm_backward_three_terms, batchnorm_forward,
                             layernorm_backward, layernorm_forward)
 
 __all__ = [
     "Module", "Sequential", "step", "NumpyOptimizer", "clip_grad_norm_", "clip_grad_value_",
-    "Linear", "ReLU", "Tanh", "Sigmoid", "Dropout",
-    "BatchNorm1d", "LayerNorm", "NormCache", "batchnorm_forward", "batchnorm_backward",
+    "Linear", "ReLU", "Tanh", "Sigmoid", "Dropout", "Residual", "WeightNormLinear",
+    "BatchNorm1d", "BatchNorm2d", "LayerNorm", "NormCache", "batchnorm_forward", "batchnorm_backward",
     "batchnorm_backward_three_terms", "layernorm_forward", "layernorm_backward",
     "CrossEntropyLoss", "MSELoss", "softmax_cross_entropy", "mse_loss",
 ]

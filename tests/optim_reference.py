@@ -125,3 +125,74 @@ def continue_from_state_dict(cls, group_options: list[dict], k: int = 50, steps:
     opt2.load_state_dict(saved)
     advance(opt2, resumed, steps - k)
     return straight, resumed
+
+
+# --- bit for bit: course_lib's classes against torch.optim's, step by step ---------------
+
+def make_field(dtype=torch.float64, seed: int = 0):
+    """Three parameter tensors (complex when ``dtype`` is) and a gradient field of them:
+    per element, on the real view ``r``, ``g = d (r - c) + 0.3 sin(2 r)`` with curvatures
+    ``d`` from 0.1 to 10 and centres ``c`` a few units away -- the gradient of a smooth,
+    non-quadratic, separable function, cheap to evaluate without autograd."""
+    gen = torch.Generator().manual_seed(seed)
+    real = torch.float32 if dtype in (torch.float32, torch.complex64) else torch.float64
+    shapes = [(6, 4), (6,), (5,)]
+    params, consts = [], []
+    for shape in shapes:
+        full = shape + ((2,) if dtype.is_complex else ())
+        p = torch.randn(full, generator=gen, dtype=real)
+        d = torch.logspace(-1, 1, p.numel(), dtype=real)[torch.randperm(p.numel(), generator=gen)]
+        c = p + 3 * torch.randn(full, generator=gen, dtype=real)
+        params.append(torch.view_as_complex(p) if dtype.is_complex else p)
+        consts.append((d.reshape(full), c))
+
+    def grad(ps):
+        out = []
+        for p, (d, c) in zip(ps, consts):
+            r = torch.view_as_real(p) if p.is_complex() else p
+            g = d * (r - c) + 0.3 * torch.sin(2 * r)
+            out.append(torch.view_as_complex(g) if p.is_complex() else g)
+        return out
+
+    return params, grad
+
+
+def bitwise_run(ours_cls, torch_cls, kwargs: dict, dtype=torch.float64, steps: int = 100,
+                lr_change_at: int = 35, reload_at: int = 70, cross_load: bool = False,
+                seed: int = 0):
+    """Step ours and torch's optimizer ``steps`` times on :func:`make_field` and return the
+    first step after which the parameters are not ``torch.equal`` (``None`` if they never
+    differ). Both see the same gradient at every step (computed from our parameters, equal
+    to torch's as long as nothing differed).
+
+    At ``lr_change_at`` every group's ``lr`` is halved (a tensor ``lr`` stays a tensor); at
+    ``reload_at`` each optimizer is replaced by a fresh one that loads a deep copy of the
+    other's state dict when ``cross_load`` (ours <- torch's, torch's <- ours), else its own.
+    """
+    init, grad_fn = make_field(dtype, seed)
+    sign = -1 if kwargs.get("maximize") else 1  # ascend -f: the same well-behaved run
+    sides = {}
+    for name, cls in (("ours", ours_cls), ("torch", torch_cls)):
+        ps = [p.clone().requires_grad_(True) for p in init]
+        sides[name] = [ps, cls(ps, **kwargs)]
+    for t in range(1, steps + 1):
+        if t == lr_change_at:
+            for _, opt in sides.values():
+                for group in opt.param_groups:
+                    group["lr"] = group["lr"] * 0.5
+        if t == reload_at:
+            saved = {name: copy.deepcopy(opt.state_dict()) for name, (_, opt) in sides.items()}
+            for name, cls in (("ours", ours_cls), ("torch", torch_cls)):
+                source = {"ours": "torch", "torch": "ours"}[name] if cross_load else name
+                fresh = cls(sides[name][0], **kwargs)
+                fresh.load_state_dict(saved[source])
+                sides[name][1] = fresh
+        with torch.no_grad():
+            grads = grad_fn(sides["ours"][0])
+        for ps, opt in sides.values():
+            for p, g in zip(ps, grads):
+                p.grad = sign * g
+            opt.step()
+        if not all(torch.equal(a, b) for a, b in zip(sides["ours"][0], sides["torch"][0])):
+            return t
+    return None

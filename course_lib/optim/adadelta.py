@@ -28,48 +28,56 @@ Conventions:
 * :math:`u` accumulates the step *before* the learning rate multiplies it, as in PyTorch.
 * No bias correction. Weight decay is coupled (an L2 term added to :math:`g_t`).
 
-State (torch's names in brackets): ``"t"`` the step count, a Python ``int`` [``step``],
-``"v"`` :math:`E[g^2]` [``square_avg``], ``"u"`` :math:`E[\Delta x^2]` [``acc_delta``].
+State (torch's keys): ``"step"`` :math:`t` (a 0-d float32 tensor in the class, an ``int``
+on the NumPy path), ``"square_avg"`` :math:`v_t = E[g^2]_t`, ``"acc_delta"``
+:math:`u_t = E[\Delta x^2]_t`. Complex parameters: the averages are taken on
+``torch.view_as_real``, as torch does.
 """
 
 from __future__ import annotations
 
-from ..arrays import add_, zeros_like
-from .base import RuleOptimizer, coupled_gradient
-from .validation import check_eps, check_lr, check_nonnegative
+from ..arrays import add_, complex_view, div_sqrt_, real_view, sqrt_, step_counter, zeros_like
+from .base import RuleOptimizer
+from .common import coupled_gradient, moving_average_of_squares_
+from .validation import check_eps, check_flags, check_lr, check_nonnegative
 
 __all__ = ["adadelta", "check_adadelta", "Adadelta"]
 
 
+def init_adadelta_state(param, state: dict, **_) -> None:
+    """The state before the first step, created as ``torch.optim.Adadelta`` creates it."""
+    state["step"] = step_counter(param)
+    state["square_avg"] = zeros_like(param)
+    state["acc_delta"] = zeros_like(param)
+
+
 def adadelta(param, grad, state: dict, *, lr: float, rho: float = 0.9, eps: float = 1e-6,
              weight_decay: float = 0.0, maximize: bool = False) -> None:
-    r"""One AdaDelta step on ``param``, in place (NumPy array or torch tensor).
+    r"""One AdaDelta step on ``param``, in place (NumPy array, torch tensor or TensorList).
 
     Parameters
     ----------
     param : array of any shape, updated in place.
     grad : array of the same shape, :math:`\nabla f(\theta_{t-1})`; not modified.
-    state : dict for this parameter; holds ``"t"``, ``"v"`` and ``"u"`` (created at the
-        first step).
+    state : dict for this parameter; holds ``"step"``, ``"square_avg"`` and ``"acc_delta"``
+        (created at the first step).
     lr, rho, eps, weight_decay, maximize : as in ``torch.optim.Adadelta``.
     """
-    g = coupled_gradient(grad, param, weight_decay, maximize)
     if not state:
-        state["t"] = 0
-        state["v"] = zeros_like(param)
-        state["u"] = zeros_like(param)
-    state["t"] += 1
-    v, u = state["v"], state["u"]
-    v *= rho
-    v += (1 - rho) * g * g
-    # Delta = sqrt(u + eps) / sqrt(v + eps) * g: eps inside both roots.
-    delta = u + eps
-    delta /= v + eps
-    delta **= 0.5                       # in place square root
-    delta *= g
-    u *= rho
-    u += (1 - rho) * delta * delta
-    add_(param, delta, alpha=-lr)
+        init_adadelta_state(param, state)
+    state["step"] += 1
+    g = coupled_gradient(grad, param, weight_decay, maximize)
+    square_avg, acc_delta = real_view(state["square_avg"]), real_view(state["acc_delta"])
+    g = real_view(g)
+    moving_average_of_squares_(square_avg, g, rho)   # v <- rho v + (1 - rho) g^2
+    delta = sqrt_(acc_delta + eps)                    # sqrt(u + eps): eps inside the root
+    div_sqrt_(delta, square_avg, eps)                 # ... / sqrt(v + eps)
+    delta *= g                                        # Delta = sqrt(u + eps)/sqrt(v + eps) g
+    moving_average_of_squares_(acc_delta, delta, rho)  # u <- rho u + (1 - rho) Delta^2
+    add_(param, complex_view(delta, param), alpha=-lr)
+
+
+adadelta.init_state = init_adadelta_state
 
 
 def check_adadelta(lr, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False) -> None:
@@ -88,15 +96,20 @@ class Adadelta(RuleOptimizer):
     """``torch.optim.Adadelta`` re-implemented on the rule :func:`adadelta`.
 
     Same constructor, defaults (``lr=1.0``, ``rho=0.9``, ``eps=1e-6``), validation messages,
-    param groups, closure and state-dict behaviour as torch 2.13's class for the options
-    ``lr``, ``rho``, ``eps``, ``weight_decay`` and ``maximize``. The per-parameter state
-    holds ``"t"``, ``"v"`` and ``"u"``.
+    param groups, closure, hooks and state dict (torch's keys) as torch 2.13's class,
+    bit-identical steps.
     """
 
     rule = staticmethod(adadelta)
+    foreach_reads = ()
 
     def __init__(self, params, lr=1.0, rho: float = 0.9, eps: float = 1e-6,
-                 weight_decay: float = 0, *, maximize: bool = False):
+                 weight_decay: float = 0, foreach: bool | None = None, *,
+                 capturable: bool = False, maximize: bool = False,
+                 differentiable: bool = False):
         check_adadelta(lr, rho, eps, weight_decay, maximize)
-        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
+        check_flags(foreach=foreach, capturable=capturable, differentiable=differentiable)
+        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize,
+                        capturable=capturable, foreach=foreach,
+                        differentiable=differentiable)
         super().__init__(params, defaults)

@@ -36,63 +36,77 @@ Conventions:
   :math:`\lambda` by the learning rate, while Loshchilov & Hutter multiply it by the schedule
   factor only.
 
-State (torch's names in brackets): ``"t"`` the step count, a Python ``int`` [``step``, a
-0-d tensor], ``"m"`` [``exp_avg``], ``"v"`` [``exp_avg_sq``], ``"v_max"``
-[``max_exp_avg_sq``] when ``amsgrad``.
+State (torch's keys, so checkpoints interchange with ``torch.optim.Adam``): ``"step"``
+:math:`t` (a 0-d float32 tensor in the classes -- float64 if that is torch's default dtype --
+and an ``int`` on the NumPy path), ``"exp_avg"`` :math:`m_t`, ``"exp_avg_sq"`` :math:`v_t`,
+and ``"max_exp_avg_sq"`` :math:`v^{\max}_t` when ``amsgrad``.
+
+Complex parameters are updated as torch does: every element-wise operation after the weight
+decay acts on ``torch.view_as_real`` (real and imaginary parts as two real numbers), so
+:math:`g^2` is :math:`(\mathrm{Re}\,g)^2, (\mathrm{Im}\,g)^2`, not :math:`g\cdot g`.
 """
 
 from __future__ import annotations
 
 import torch
 
-from ..arrays import add_, addcdiv_, maximum_, sqrt, zeros_like
-from .base import RuleOptimizer
-from .validation import check_betas, check_eps, check_lr, check_nonnegative
+from ..arrays import addcdiv_, item, maximum_, real_view, scalar_like, sqrt, step_counter, \
+    zeros_like
+from .base import RuleOptimizer, _to_scalar
+from .common import bias_correction, coupled_gradient, moving_average_, \
+    moving_average_of_squares_
+from .validation import check_betas, check_eps, check_flags, check_lr, check_nonnegative
 
 __all__ = ["adam", "check_adam", "Adam", "AdamW"]
+
+
+def init_adam_state(param, state: dict, *, amsgrad: bool = False, **_) -> None:
+    """The state before the first step, created as ``torch.optim.Adam`` creates it."""
+    state["step"] = step_counter(param)
+    state["exp_avg"] = zeros_like(param)
+    state["exp_avg_sq"] = zeros_like(param)
+    if amsgrad:
+        state["max_exp_avg_sq"] = zeros_like(param)
 
 
 def adam(param, grad, state: dict, *, lr: float, betas=(0.9, 0.999), eps: float = 1e-8,
          weight_decay: float = 0.0, amsgrad: bool = False, maximize: bool = False,
          decoupled_weight_decay: bool = False) -> None:
-    r"""One Adam (or AMSGrad, or AdamW) step on ``param``, in place (NumPy array or tensor).
+    r"""One Adam (or AMSGrad, or AdamW) step on ``param``, in place (NumPy array, torch
+    tensor or TensorList).
 
     Parameters
     ----------
     param : array of any shape, updated in place.
     grad : array of the same shape, :math:`\nabla f(\theta_{t-1})`; not modified.
-    state : dict for this parameter; holds ``"t"``, ``"m"``, ``"v"`` and, with ``amsgrad``,
-        ``"v_max"`` (created at the first step).
+    state : dict for this parameter; holds ``"step"``, ``"exp_avg"``, ``"exp_avg_sq"`` and,
+        with ``amsgrad``, ``"max_exp_avg_sq"`` (created at the first step).
     lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay : as in
         ``torch.optim.Adam``; AdamW is ``decoupled_weight_decay=True``.
     """
     beta1, beta2 = betas
-    g = -grad if maximize else grad
-    if weight_decay != 0:
-        if decoupled_weight_decay:
-            param *= 1 - lr * weight_decay
-        else:
-            g = g + weight_decay * param
     if not state:
-        state["t"] = 0
-        state["m"] = zeros_like(param)
-        state["v"] = zeros_like(param)
-    if amsgrad and "v_max" not in state:
-        state["v_max"] = zeros_like(param)
-    t = state["t"] = state["t"] + 1
-    m, v = state["m"], state["v"]
-    m *= beta1
-    add_(m, g, alpha=1 - beta1)
-    v *= beta2
-    v += (1 - beta2) * g * g
+        init_adam_state(param, state, amsgrad=amsgrad)
+    g = coupled_gradient(grad, param, weight_decay, maximize,
+                         decoupled=decoupled_weight_decay, lr=lr)
+    state["step"] += 1
+    param, g = real_view(param), real_view(g)
+    exp_avg, exp_avg_sq = real_view(state["exp_avg"]), real_view(state["exp_avg_sq"])
+    moving_average_(exp_avg, g, scalar_like(beta1, param))   # m <- b1 m + (1 - b1) g
+    moving_average_of_squares_(exp_avg_sq, g, beta2)         # v <- b2 v + (1 - b2) g^2
+    step = item(state["step"])
+    step_size = lr / bias_correction(beta1, step)
+    bias_correction2_sqrt = bias_correction(beta2, step) ** 0.5
     if amsgrad:
-        v = maximum_(state["v_max"], v)
-    bias_correction1 = 1 - beta1**t
-    bias_correction2 = 1 - beta2**t
-    denom = sqrt(v)
-    denom /= bias_correction2**0.5
+        denom = sqrt(maximum_(real_view(state["max_exp_avg_sq"]), exp_avg_sq))
+    else:
+        denom = sqrt(exp_avg_sq)
+    denom /= bias_correction2_sqrt
     denom += eps                        # sqrt(v_hat) + eps: eps outside the root
-    addcdiv_(param, m, denom, value=-lr / bias_correction1)
+    addcdiv_(param, exp_avg, denom, value=-step_size)
+
+
+adam.init_state = init_adam_state
 
 
 def check_adam(lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
@@ -114,41 +128,68 @@ def check_adam(lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False
 adam.check = check_adam
 
 
-def _scalar(beta):
-    """torch's ``_to_scalar``: a 1-element tensor becomes 0-d; a float stays a float."""
-    return beta.squeeze() if isinstance(beta, torch.Tensor) and beta.dim() != 0 else beta
+_TENSOR_LR_FOREACH = "lr as a Tensor is not supported for capturable=False and foreach=True"
 
 
 class Adam(RuleOptimizer):
     """``torch.optim.Adam`` re-implemented on the rule :func:`adam`.
 
     Same constructor, defaults (``lr=1e-3``, ``betas=(0.9, 0.999)``, ``eps=1e-8``), validation
-    messages, param groups, closure and state-dict behaviour as torch 2.13's class for the
-    options ``lr``, ``betas``, ``eps``, ``weight_decay``, ``amsgrad``, ``maximize`` and
-    ``decoupled_weight_decay``. The per-parameter state holds ``"t"``, ``"m"``, ``"v"`` (and
-    ``"v_max"``).
+    messages, param groups, closure, hooks and state dict (torch's keys) as torch 2.13's
+    class, bit-identical steps (``foreach=True`` too). Implementation switches: see
+    :func:`course_lib.optim.validation.check_flags`.
     """
 
     rule = staticmethod(adam)
+    foreach_tensor_lr_message = _TENSOR_LR_FOREACH
+    sparse_message = "Adam does not support sparse gradients, please consider SparseAdam instead"
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0, amsgrad: bool = False, *, maximize: bool = False,
-                 decoupled_weight_decay: bool = False):
+                 weight_decay: float = 0, amsgrad: bool = False, *,
+                 foreach: bool | None = None, maximize: bool = False,
+                 capturable: bool = False, differentiable: bool = False,
+                 fused: bool | None = None, decoupled_weight_decay: bool = False):
+        check_flags(foreach=foreach, capturable=capturable, differentiable=differentiable,
+                    fused=fused)
+        if isinstance(lr, torch.Tensor) and foreach:
+            raise ValueError(_TENSOR_LR_FOREACH)
         check_adam(lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay)
-        defaults = dict(lr=lr, betas=tuple(map(_scalar, betas)), eps=eps,
+        for index, beta in enumerate(betas):
+            if isinstance(beta, torch.Tensor) and foreach:
+                raise ValueError(f"betas[{index}] as a Tensor is not supported for "
+                                 "capturable=False and foreach=True")
+        defaults = dict(lr=lr, betas=tuple(map(_to_scalar, betas)), eps=eps,
                         weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
+                        foreach=foreach, capturable=capturable,
+                        differentiable=differentiable, fused=fused,
                         decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
+
+    def hyperparameters(self, group: dict) -> dict:
+        """As the base class, with tensor betas made 0-d (torch's ``_to_scalar``)."""
+        hyper = super().hyperparameters(group)
+        hyper["betas"] = tuple(map(_to_scalar, hyper["betas"]))
+        return hyper
 
 
 class AdamW(Adam):
     """``torch.optim.AdamW``: :class:`Adam` with decoupled weight decay (default ``1e-2``).
 
     The rule is :func:`adam` with ``decoupled_weight_decay=True``; there is no second
-    definition of the method.
+    definition of the method. As in torch, loading any state dict (an Adam one included)
+    keeps the decay decoupled.
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False,
+                 foreach: bool | None = None, capturable: bool = False,
+                 differentiable: bool = False, fused: bool | None = None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach,
+                         maximize=maximize, capturable=capturable,
+                         differentiable=differentiable, fused=fused,
                          decoupled_weight_decay=True)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group["decoupled_weight_decay"] = True

@@ -22,44 +22,59 @@ Conventions:
 * The first step is :math:`-\eta\, g_1/(|g_1|+\epsilon) \approx -\eta\,\mathrm{sign}(g_1)`.
 * Weight decay is coupled (an L2 term added to :math:`g_t`).
 
-State (torch's names in brackets): ``"t"`` the step count, a Python ``int`` [``step``],
-``"m"`` [``exp_avg``], ``"u"`` [``exp_inf``].
+State (torch's keys): ``"step"`` :math:`t` (a 0-d float32 tensor in the class, an ``int``
+on the NumPy path), ``"exp_avg"`` :math:`m_t`, ``"exp_inf"`` :math:`u_t`. Complex parameters:
+:math:`|g|` and the maximum are taken on ``torch.view_as_real`` (per real and imaginary
+part), as torch does.
 """
 
 from __future__ import annotations
 
-from ..arrays import add_, addcdiv_, maximum_, zeros_like
-from .base import RuleOptimizer, coupled_gradient
-from .validation import check_betas, check_eps, check_lr, check_nonnegative
+from ..arrays import abs_, addcdiv_, item, maximum_, real_view, step_counter, zeros_like
+from .base import RuleOptimizer
+from .common import bias_correction, coupled_gradient, moving_average_
+from .validation import check_betas, check_eps, check_flags, check_lr, check_nonnegative
 
 __all__ = ["adamax", "check_adamax", "Adamax"]
 
 
+def init_adamax_state(param, state: dict, **_) -> None:
+    """The state before the first step, created as ``torch.optim.Adamax`` creates it."""
+    state["step"] = step_counter(param)
+    state["exp_avg"] = zeros_like(param)
+    state["exp_inf"] = zeros_like(param)
+
+
 def adamax(param, grad, state: dict, *, lr: float, betas=(0.9, 0.999), eps: float = 1e-8,
            weight_decay: float = 0.0, maximize: bool = False) -> None:
-    r"""One AdaMax step on ``param``, in place (NumPy array or torch tensor).
+    r"""One AdaMax step on ``param``, in place (NumPy array, torch tensor or TensorList).
 
     Parameters
     ----------
     param : array of any shape, updated in place.
     grad : array of the same shape, :math:`\nabla f(\theta_{t-1})`; not modified.
-    state : dict for this parameter; holds ``"t"``, ``"m"`` and ``"u"`` (created at the
-        first step).
+    state : dict for this parameter; holds ``"step"``, ``"exp_avg"`` and ``"exp_inf"``
+        (created at the first step).
     lr, betas, eps, weight_decay, maximize : as in ``torch.optim.Adamax``.
     """
     beta1, beta2 = betas
-    g = coupled_gradient(grad, param, weight_decay, maximize)
     if not state:
-        state["t"] = 0
-        state["m"] = zeros_like(param)
-        state["u"] = zeros_like(param)
-    t = state["t"] = state["t"] + 1
-    m, u = state["m"], state["u"]
-    m *= beta1
-    add_(m, g, alpha=1 - beta1)
-    u *= beta2
-    maximum_(u, abs(g) + eps)           # eps inside the maximum
-    addcdiv_(param, m, u, value=-lr / (1 - beta1**t))  # only m is bias-corrected
+        init_adamax_state(param, state)
+    g = coupled_gradient(grad, param, weight_decay, maximize)
+    owned = g is not grad               # a copy this step may overwrite
+    state["step"] += 1
+    param, g = real_view(param), real_view(g)
+    exp_avg, exp_inf = real_view(state["exp_avg"]), real_view(state["exp_inf"])
+    moving_average_(exp_avg, g, beta1)  # m <- b1 m + (1 - b1) g
+    exp_inf *= beta2
+    norm = abs_(g) if owned else abs(g)
+    norm += eps                         # eps inside the maximum
+    maximum_(exp_inf, norm)             # u <- max(b2 u, |g| + eps)
+    clr = lr / bias_correction(beta1, item(state["step"]))  # only m is bias-corrected
+    addcdiv_(param, exp_avg, exp_inf, value=-clr)
+
+
+adamax.init_state = init_adamax_state
 
 
 def check_adamax(lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, maximize=False) -> None:
@@ -77,16 +92,24 @@ class Adamax(RuleOptimizer):
     """``torch.optim.Adamax`` re-implemented on the rule :func:`adamax`.
 
     Same constructor, defaults (``lr=2e-3``, ``betas=(0.9, 0.999)``, ``eps=1e-8``),
-    validation messages, param groups, closure and state-dict behaviour as torch 2.13's class
-    for the options ``lr``, ``betas``, ``eps``, ``weight_decay`` and ``maximize``. The
-    per-parameter state holds ``"t"``, ``"m"`` and ``"u"``.
+    validation messages, param groups, closure, hooks and state dict (torch's keys) as torch
+    2.13's class, bit-identical steps.
     """
 
     rule = staticmethod(adamax)
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0, *, maximize: bool = False):
+                 weight_decay: float = 0, foreach: bool | None = None, *,
+                 maximize: bool = False, differentiable: bool = False,
+                 capturable: bool = False):
         check_adamax(lr, betas, eps, weight_decay, maximize)
+        check_flags(foreach=foreach, differentiable=differentiable, capturable=capturable)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                        maximize=maximize)
+                        foreach=foreach, maximize=maximize, differentiable=differentiable,
+                        capturable=capturable)
         super().__init__(params, defaults)
+
+    def _foreach_hyperparameters(self, hyper: dict) -> dict:
+        """torch's multi-tensor Adamax reads a tensor ``lr`` as a Python float."""
+        lr = hyper["lr"]
+        return dict(hyper, lr=lr.item()) if hasattr(lr, "item") else hyper

@@ -31,62 +31,78 @@ Conventions:
 * Weight decay is coupled by default; ``decoupled_weight_decay=True`` shrinks the parameters
   by :math:`1-\eta\lambda` first (NAdamW), as AdamW does.
 
-State (torch's names in brackets): ``"t"`` the step count, a Python ``int`` [``step``],
-``"mu_product"`` :math:`\Pi_t`, a Python ``float`` [``mu_product``, a 0-d tensor that is
-float32 unless torch's default dtype is float64], ``"m"`` [``exp_avg``], ``"v"``
-[``exp_avg_sq``].
+State (torch's keys): ``"step"`` :math:`t`, ``"mu_product"`` :math:`\Pi_t` (both 0-d
+tensors of torch's scalar dtype in the class: float32 unless torch's default dtype is
+float64, so :math:`\Pi_t` is rounded to float32 after every step, as torch rounds it; on the
+NumPy path ``step`` is an ``int`` and ``mu_product`` a NumPy scalar of the same dtype),
+``"exp_avg"`` :math:`m_t`, ``"exp_avg_sq"`` :math:`v_t`. Complex parameters: every operation,
+weight decay included, acts on ``torch.view_as_real``, as torch's does.
 """
 
 from __future__ import annotations
 
-from ..arrays import add_, addcdiv_, zeros_like
+from ..arrays import TensorList, addcdiv_, item, real_view, scalar_state, sqrt, sqrt_, \
+    step_counter, zeros_like
 from .base import RuleOptimizer
-from .validation import check_betas, check_eps, check_lr, check_nonnegative
+from .common import bias_correction, coupled_gradient, moving_average_, \
+    moving_average_of_squares_
+from .validation import check_betas, check_eps, check_flags, check_lr, check_nonnegative
 
 __all__ = ["nadam", "check_nadam", "NAdam"]
+
+
+def init_nadam_state(param, state: dict, **_) -> None:
+    """The state before the first step, created as ``torch.optim.NAdam`` creates it."""
+    state["step"] = step_counter(param)
+    state["mu_product"] = scalar_state(1.0, param)
+    state["exp_avg"] = zeros_like(param)
+    state["exp_avg_sq"] = zeros_like(param)
 
 
 def nadam(param, grad, state: dict, *, lr: float, betas=(0.9, 0.999), eps: float = 1e-8,
           weight_decay: float = 0.0, momentum_decay: float = 4e-3,
           decoupled_weight_decay: bool = False, maximize: bool = False) -> None:
-    r"""One NAdam step on ``param``, in place (NumPy array or torch tensor).
+    r"""One NAdam step on ``param``, in place (NumPy array, torch tensor or TensorList).
 
     Parameters
     ----------
     param : array of any shape, updated in place.
     grad : array of the same shape, :math:`\nabla f(\theta_{t-1})`; not modified.
-    state : dict for this parameter; holds ``"t"``, ``"mu_product"``, ``"m"`` and ``"v"``
-        (created at the first step).
+    state : dict for this parameter; holds ``"step"``, ``"mu_product"``, ``"exp_avg"`` and
+        ``"exp_avg_sq"`` (created at the first step).
     lr, betas, eps, weight_decay, momentum_decay, decoupled_weight_decay, maximize : as in
         ``torch.optim.NAdam``.
     """
     beta1, beta2 = betas
-    g = -grad if maximize else grad
     if not state:
-        state["t"] = 0
-        state["mu_product"] = 1.0
-        state["m"] = zeros_like(param)
-        state["v"] = zeros_like(param)
-    t = state["t"] = state["t"] + 1
-    if weight_decay != 0:
-        if decoupled_weight_decay:
-            param *= 1 - lr * weight_decay
-        else:
-            g = g + weight_decay * param
-    mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * momentum_decay))
-    mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
-    mu_product = state["mu_product"] = state["mu_product"] * mu
+        init_nadam_state(param, state)
+    param, grad = real_view(param), real_view(grad)
+    exp_avg, exp_avg_sq = real_view(state["exp_avg"]), real_view(state["exp_avg_sq"])
+    state["step"] += 1
+    step = item(state["step"])
+    g = coupled_gradient(grad, param, weight_decay, maximize,
+                         decoupled=decoupled_weight_decay, lr=lr)
+    mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
+    mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
+    state["mu_product"] *= mu           # Pi_t = Pi_{t-1} mu_t
+    moving_average_(exp_avg, g, beta1)  # m <- b1 m + (1 - b1) g
+    moving_average_of_squares_(exp_avg_sq, g, beta2)  # v <- b2 v + (1 - b2) g^2
+    if isinstance(exp_avg_sq, TensorList):
+        # torch's multi-tensor NAdam (foreach=True) rounds sqrt(v) / sqrt(1 - b2^t), and
+        # reads a tensor lr as a Python float in the step sizes below
+        denom = sqrt(exp_avg_sq)
+        denom /= bias_correction(beta2, step) ** 0.5
+        lr = item(lr)
+    else:
+        denom = sqrt_(exp_avg_sq / bias_correction(beta2, step))  # sqrt(v_hat)
+    mu_product = item(state["mu_product"])
     mu_product_next = mu_product * mu_next
-    m, v = state["m"], state["v"]
-    m *= beta1
-    add_(m, g, alpha=1 - beta1)
-    v *= beta2
-    v += (1 - beta2) * g * g
-    denom = v / (1 - beta2**t)
-    denom **= 0.5                       # in place square root
     denom += eps                        # eps outside the root
-    addcdiv_(param, g, denom, value=-lr * (1 - mu) / (1 - mu_product))
-    addcdiv_(param, m, denom, value=-lr * mu_next / (1 - mu_product_next))
+    addcdiv_(param, g, denom, value=(-lr * (1.0 - mu) / (1.0 - mu_product)))
+    addcdiv_(param, exp_avg, denom, value=(-lr * mu_next) / (1.0 - mu_product_next))
+
+
+nadam.init_state = init_nadam_state
 
 
 def check_nadam(lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3,
@@ -106,20 +122,25 @@ class NAdam(RuleOptimizer):
     """``torch.optim.NAdam`` re-implemented on the rule :func:`nadam`.
 
     Same constructor, defaults (``lr=2e-3``, ``betas=(0.9, 0.999)``, ``eps=1e-8``,
-    ``momentum_decay=4e-3``), validation messages, param groups, closure and state-dict
-    behaviour as torch 2.13's class for the options ``lr``, ``betas``, ``eps``,
-    ``weight_decay``, ``momentum_decay``, ``decoupled_weight_decay`` and ``maximize``. The
-    per-parameter state holds ``"t"``, ``"mu_product"``, ``"m"`` and ``"v"``.
+    ``momentum_decay=4e-3``), validation messages, param groups, closure, hooks and state dict
+    (torch's keys, ``mu_product`` a 0-d tensor) as torch 2.13's class, bit-identical steps.
     """
 
     rule = staticmethod(nadam)
+    foreach_reads = ("step", "mu_product")
+    scalar_state = ("step", "mu_product")
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0, momentum_decay: float = 4e-3,
-                 decoupled_weight_decay: bool = False, *, maximize: bool = False):
+                 decoupled_weight_decay: bool = False, *, foreach: bool | None = None,
+                 maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False):
         check_nadam(lr, betas, eps, weight_decay, momentum_decay, decoupled_weight_decay,
                     maximize)
+        check_flags(foreach=foreach, capturable=capturable, differentiable=differentiable)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         momentum_decay=momentum_decay,
-                        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
+                        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize,
+                        foreach=foreach, capturable=capturable,
+                        differentiable=differentiable)
         super().__init__(params, defaults)

@@ -34,61 +34,73 @@ Conventions:
   multiplies the buffer.
 * Weight decay is coupled (an L2 term added to :math:`g_t`).
 
-State (torch's names in brackets): ``"t"`` the step count, a Python ``int`` [``step``],
-``"v"`` [``square_avg``], ``"m"`` when centered [``grad_avg``], ``"b"`` when
-``momentum > 0`` [``momentum_buffer``].
+State (torch's keys): ``"step"`` :math:`t` (a 0-d float32 tensor in the class, an ``int``
+on the NumPy path), ``"square_avg"`` :math:`v_t`, ``"momentum_buffer"`` :math:`b_t` when
+``momentum > 0`` and ``"grad_avg"`` :math:`m_t` when centered. Complex parameters: the
+operations act on ``torch.view_as_real``, as torch's do.
 """
 
 from __future__ import annotations
 
-from ..arrays import add_, addcdiv_, sqrt, zeros_like
-from .base import RuleOptimizer, coupled_gradient
-from .validation import check_eps, check_lr, check_nonnegative
+from ..arrays import add_, addcdiv_, addcmul, real_view, sqrt, sqrt_, step_counter, zeros_like
+from .base import RuleOptimizer
+from .common import coupled_gradient, moving_average_, moving_average_of_squares_
+from .validation import check_eps, check_flags, check_lr, check_nonnegative
 
 __all__ = ["rmsprop", "check_rmsprop", "RMSprop"]
+
+
+def init_rmsprop_state(param, state: dict, *, momentum: float = 0.0, centered: bool = False,
+                       **_) -> None:
+    """The state before the first step, created as ``torch.optim.RMSprop`` creates it."""
+    state["step"] = step_counter(param)
+    state["square_avg"] = zeros_like(param)
+    if momentum > 0:
+        state["momentum_buffer"] = zeros_like(param)
+    if centered:
+        state["grad_avg"] = zeros_like(param)
 
 
 def rmsprop(param, grad, state: dict, *, lr: float, alpha: float = 0.99, eps: float = 1e-8,
             weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
             maximize: bool = False) -> None:
-    r"""One RMSProp step on ``param``, in place (NumPy array or torch tensor).
+    r"""One RMSProp step on ``param``, in place (NumPy array, torch tensor or TensorList).
 
     Parameters
     ----------
     param : array of any shape, updated in place.
     grad : array of the same shape, :math:`\nabla f(\theta_{t-1})`; not modified.
-    state : dict for this parameter; holds ``"t"``, ``"v"``, and ``"m"`` (centered) and
-        ``"b"`` (momentum) once a step that needs them has run.
+    state : dict for this parameter; holds ``"step"``, ``"square_avg"``, and
+        ``"momentum_buffer"`` (momentum) and ``"grad_avg"`` (centered).
     lr, alpha, eps, weight_decay, momentum, centered, maximize : as in ``torch.optim.RMSprop``.
     """
-    g = coupled_gradient(grad, param, weight_decay, maximize)
     if not state:
-        state["t"] = 0
-        state["v"] = zeros_like(param)
-    state["t"] += 1
-    v = state["v"]
-    v *= alpha
-    v += (1 - alpha) * g * g
+        init_rmsprop_state(param, state, momentum=momentum, centered=centered)
+    g = coupled_gradient(grad, param, weight_decay, maximize)
+    state["step"] += 1
+    param, g = real_view(param), real_view(g)
+    square_avg = real_view(state["square_avg"])
+    moving_average_of_squares_(square_avg, g, alpha)     # v <- a v + (1 - a) g^2
     if centered:
-        m = state.get("m")
-        if m is None:
-            m = state["m"] = zeros_like(param)
-        m *= alpha
-        add_(m, g, alpha=1 - alpha)
-        s = v - m * m                   # estimate of the variance of g
-        s **= 0.5                       # in place square root
+        if "grad_avg" not in state:
+            state["grad_avg"] = zeros_like(state["square_avg"])
+        grad_avg = moving_average_(real_view(state["grad_avg"]), g, alpha)
+        avg = sqrt_(addcmul(square_avg, grad_avg, grad_avg, value=-1))  # sqrt(v - m^2)
     else:
-        s = sqrt(v)
-    s += eps                            # eps outside the root
+        avg = sqrt(square_avg)
+    avg += eps                          # eps outside the root
     if momentum > 0:
-        b = state.get("b")
-        if b is None:
-            b = state["b"] = zeros_like(param)
-        b *= momentum
-        addcdiv_(b, g, s)
-        add_(param, b, alpha=-lr)
+        if "momentum_buffer" not in state:
+            state["momentum_buffer"] = zeros_like(state["square_avg"])
+        buf = real_view(state["momentum_buffer"])
+        buf *= momentum
+        addcdiv_(buf, g, avg)           # b <- mu b + g / s
+        add_(param, buf, alpha=-lr)
     else:
-        addcdiv_(param, g, s, value=-lr)
+        addcdiv_(param, g, avg, value=-lr)
+
+
+rmsprop.init_state = init_rmsprop_state
 
 
 def check_rmsprop(lr, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False,
@@ -107,19 +119,21 @@ rmsprop.check = check_rmsprop
 class RMSprop(RuleOptimizer):
     """``torch.optim.RMSprop`` re-implemented on the rule :func:`rmsprop`.
 
-    Same constructor, defaults (``lr=1e-2``, ``alpha=0.99``, ``eps=1e-8``), validation
-    messages, param groups, closure and state-dict behaviour as torch 2.13's class for the
-    options ``lr``, ``alpha``, ``eps``, ``weight_decay``, ``momentum``, ``centered`` and
-    ``maximize`` (keyword-only here). The per-parameter state holds ``"t"``, ``"v"``, and
-    ``"m"`` / ``"b"`` when centered / with momentum.
+    Same constructor (parameters in torch's order, none keyword-only), defaults
+    (``lr=1e-2``, ``alpha=0.99``, ``eps=1e-8``), validation messages, param groups, closure,
+    hooks and state dict (torch's keys) as torch 2.13's class, bit-identical steps.
     """
 
     rule = staticmethod(rmsprop)
+    foreach_reads = ()
 
     def __init__(self, params, lr=1e-2, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0, momentum: float = 0, centered: bool = False, *,
-                 maximize: bool = False):
+                 weight_decay: float = 0, momentum: float = 0, centered: bool = False,
+                 capturable: bool = False, foreach: bool | None = None,
+                 maximize: bool = False, differentiable: bool = False):
         check_rmsprop(lr, alpha, eps, weight_decay, momentum, centered, maximize)
+        check_flags(foreach=foreach, capturable=capturable, differentiable=differentiable)
         defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
-                        weight_decay=weight_decay, maximize=maximize)
+                        weight_decay=weight_decay, capturable=capturable, foreach=foreach,
+                        maximize=maximize, differentiable=differentiable)
         super().__init__(params, defaults)

@@ -25,38 +25,50 @@ Conventions (they differ between sources; the book's appendix compares them):
   which is Sutskever et al.'s look-ahead method written in the shifted variable
   :math:`p = \theta + \mu v` (Sutskever et al., 2013; see the momentum chapter).
 * Weight decay is coupled (an L2 term added to the gradient), as in ``torch.optim.SGD``.
+
+State (torch's key): ``"momentum_buffer"`` :math:`b_t`, created at the first step with
+``momentum != 0``.
 """
 
 from __future__ import annotations
 
-from ..arrays import add_, clone
-from .base import RuleOptimizer, coupled_gradient
-from .validation import check_lr, check_nonnegative
+from ..arrays import add, add_, clone
+from .base import RuleOptimizer
+from .common import coupled_gradient
+from .validation import check_flags, check_lr, check_nonnegative
 
 __all__ = ["sgd", "check_sgd", "SGD"]
 
 
 def sgd(param, grad, state: dict, *, lr: float, momentum: float = 0.0, dampening: float = 0.0,
         weight_decay: float = 0.0, nesterov: bool = False, maximize: bool = False) -> None:
-    r"""One SGD step on ``param``, in place (NumPy array or torch tensor).
+    r"""One SGD step on ``param``, in place (NumPy array, torch tensor or TensorList).
 
     Parameters
     ----------
     param : array of any shape, updated in place.
-    grad : array of the same shape, :math:`\nabla f(\theta_{t-1})`; not modified.
-    state : dict for this parameter; holds the momentum buffer ``"b"`` (:math:`b_t`, called
-        ``momentum_buffer`` in torch) once a step with ``momentum != 0`` has run.
+    grad : array of the same shape, :math:`\nabla f(\theta_{t-1})` (a sparse tensor is
+        fine without weight decay, as in torch); not modified.
+    state : dict for this parameter; holds ``"momentum_buffer"`` (:math:`b_t`, torch's key)
+        once a step with ``momentum != 0`` has run.
     lr, momentum, dampening, weight_decay, nesterov, maximize : as in ``torch.optim.SGD``.
+
+    The operations are torch's: ``buf.mul_(momentum).add_(g, alpha=1 - dampening)``,
+    ``g.add(buf, alpha=momentum)`` and ``param.add_(g, alpha=-lr)``.
     """
     g = coupled_gradient(grad, param, weight_decay, maximize)
+    owned = g is not grad               # a copy this step may overwrite
     if momentum != 0:
-        b = state.get("b")
-        if b is None:
-            b = state["b"] = clone(g)
+        buf = state.get("momentum_buffer")
+        if buf is None:
+            buf = state["momentum_buffer"] = clone(g)
         else:
-            b *= momentum
-            add_(b, g, alpha=1 - dampening)
-        g = g + momentum * b if nesterov else b
+            buf *= momentum
+            add_(buf, g, alpha=1 - dampening)
+        if nesterov:                    # g + mu b
+            g = add_(g, buf, alpha=momentum) if owned else add(g, buf, alpha=momentum)
+        else:
+            g = buf
     add_(param, g, alpha=-lr)
 
 
@@ -76,17 +88,24 @@ sgd.check = check_sgd
 class SGD(RuleOptimizer):
     """``torch.optim.SGD`` re-implemented on the rule :func:`sgd`.
 
-    Same constructor, defaults (``lr=1e-3``), validation messages, param groups, closure and
-    state-dict behaviour as torch 2.13's class for the options ``lr``, ``momentum``,
-    ``dampening``, ``weight_decay``, ``nesterov`` and ``maximize``. The per-parameter state
-    holds ``"b"``, the momentum buffer.
+    Same constructor, defaults (``lr=1e-3``), validation messages, param groups, closure,
+    hooks and state dict (key ``"momentum_buffer"``) as torch 2.13's class, bit-identical
+    steps; sparse gradients as torch supports them. ``foreach=True`` runs the rule on
+    :class:`~course_lib.arrays.TensorList` s (torch's ``_foreach_*`` kernels).
     """
 
     rule = staticmethod(sgd)
+    foreach_reads = ()
+    supports_sparse = True
+    views_complex_as_real = False
 
     def __init__(self, params, lr=1e-3, momentum: float = 0, dampening: float = 0,
-                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False):
+                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False,
+                 foreach: bool | None = None, differentiable: bool = False,
+                 fused: bool | None = None):
         check_sgd(lr, momentum, dampening, weight_decay, nesterov, maximize)
+        check_flags(foreach=foreach, differentiable=differentiable, fused=fused)
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
-                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
+                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
+                        foreach=foreach, differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)

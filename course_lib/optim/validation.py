@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["check_lr", "check_nonnegative", "check_eps", "check_betas"]
+__all__ = ["check_lr", "check_nonnegative", "check_eps", "check_betas", "check_flags"]
 
 
 def check_lr(lr, *, reject_nan: bool = False) -> None:
@@ -37,3 +37,27 @@ def check_betas(betas) -> None:
     for index in (0, 1):
         if not 0.0 <= betas[index] < 1.0:
             raise ValueError(f"Invalid beta parameter at index {index}: {betas[index]}")
+
+
+_FLAG_SUPPORT = {
+    "foreach": ((None, False, True), "None, False or True"),
+    "fused": ((None, False), "None or False: course_lib.optim has no fused kernels"),
+    "capturable": ((False,), "False: course_lib.optim does not support CUDA graph capture"),
+    "differentiable": ((False,), "False: course_lib.optim steps run under torch.no_grad"),
+}
+
+
+def check_flags(**flags) -> None:
+    """Accept torch.optim's implementation switches where they change nothing here.
+
+    ``foreach`` may be None/False (one tensor at a time, torch's CPU default) or True (the
+    same rule on lists of tensors, torch's ``_foreach_*`` kernels); ``fused`` None/False;
+    ``capturable`` and ``differentiable`` False. Anything else raises ``TypeError`` (not a
+    bool or None) or ``ValueError`` saying what is supported.
+    """
+    for name, value in flags.items():
+        allowed, words = _FLAG_SUPPORT[name]
+        if value is not None and not isinstance(value, bool):
+            raise TypeError(f"Invalid {name}: {value!r} (expected {words.split(':')[0]})")
+        if value not in allowed:
+            raise ValueError(f"Invalid {name}: {value!r} (expected {words})")

@@ -198,11 +198,18 @@ def outer_argv(bwrap: str, box: Path, *, work_mb: int, out_mb: int,
 
 
 def inner_argv() -> list[str]:
-    """The bwrap command line of the inner sandbox (the kernel's), run inside the outer one."""
+    """The bwrap command line of the inner sandbox (the kernel's), run inside the outer one.
+
+    Its private ``/tmp`` would hide a Python environment or a course checkout that lives
+    under ``/tmp`` (a CI clone, a test's copy): those are bound again, read-only, on top."""
+    again: list[str] = []
+    for path in _python_paths():
+        if Path("/tmp") in path.parents:
+            again += ["--ro-bind", str(path), str(path)]
     return ["bwrap", "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
             "--unshare-cgroup-try", "--disable-userns", "--die-with-parent",
             "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
-            "--size", str(TMP_MB << 20), "--tmpfs", "/tmp",
+            "--size", str(TMP_MB << 20), "--tmpfs", "/tmp", *again,
             "--tmpfs", "/sandbox/input", "--tmpfs", "/sandbox/result",
             "--bind", "/sandbox/work", "/sandbox/work", "--bind", "/sandbox/out", "/sandbox/out",
             "--chdir", "/sandbox/work", "--"]

@@ -10,7 +10,7 @@ network, so the figure works in the offline HTML book, in Jupyter, on Binder and
 Page weight: frames drawn here (figures or pixel arrays) are stored as *layers*. Frames of one
 figure share most of their pixels (axes, contours, labels), so a few frames are kept whole, as
 "key" images (JPEG), and every other frame as a transparent PNG of only the pixels in which it
-differs from its key, shown on top of it. The layers are quantized to 256 colours (lines,
+differs from its key, shown on top of it. The layers are quantized to 128 colours (lines,
 markers, text and their antialiased edges: on average a few levels of 255 off, invisible) and
 stored as lossless WebP, the keys as WebP (``fmt="webp"``, the default), JPEG or PNG; the whole
 is about six times smaller than storing every frame as a JPEG.
@@ -112,7 +112,7 @@ def _encode_key(rgb: np.ndarray, fmt: str) -> bytes:
 
 def _encode_layer(rgb: np.ndarray, key: np.ndarray, fmt: str = "webp") -> bytes | None:
     """A transparent image holding the pixels of ``rgb`` that differ from ``key`` (None when
-    none do), quantized to at most 256 colours (lines, markers and text, antialiased), as
+    none do), quantized to at most 128 colours (lines, markers and text, antialiased), as
     lossless WebP (a PNG when ``fmt="png"``)."""
     from PIL import Image
 
@@ -122,7 +122,7 @@ def _encode_layer(rgb: np.ndarray, key: np.ndarray, fmt: str = "webp") -> bytes 
     rgba = np.zeros(rgb.shape[:2] + (4,), np.uint8)
     rgba[changed, :3] = rgb[changed]
     rgba[changed, 3] = 255
-    image = Image.fromarray(rgba, "RGBA").quantize(colors=256, method=Image.Quantize.FASTOCTREE)
+    image = Image.fromarray(rgba, "RGBA").quantize(colors=128, method=Image.Quantize.FASTOCTREE)
     buffer = io.BytesIO()
     if fmt == "png":
         image.save(buffer, format="PNG", optimize=True)
@@ -243,6 +243,9 @@ def precomputed_slider(frames: Mapping, sliders=None, *, initial=None, title: st
     if not frames:
         raise ValueError("no frames")
     sliders = _normalise_sliders(frames, sliders)
+    if not alt.strip():
+        alt = title or ("A figure drawn in advance for every value of the sliders: "
+                        + ", ".join(name for name, _ in sliders))
     normalised = {(k if isinstance(k, tuple) else (k,)): v for k, v in frames.items()}
     grid = list(itertools.product(*[values for _, values in sliders]))
     missing = [key for key in grid if key not in normalised]

@@ -75,7 +75,8 @@ PACKAGES = (
 )
 
 # Our own files, copied beside the packages: {path under ASSETS: source}.
-LOCAL_FILES = {"course/widgets-offline.js": ROOT / "tools" / "widgets_offline.js"}
+LOCAL_FILES = {"course/widgets-offline.js": ROOT / "tools" / "widgets_offline.js",
+               "course/book.css": ROOT / "tools" / "book.css"}
 
 # What _config.yml must say (checked by the Sphinx extension below).
 MATHJAX_PATH = "mathjax/es5/tex-mml-chtml.js"
@@ -321,6 +322,7 @@ def setup(app):
     app.connect("html-page-context", _dedupe_scripts, priority=100)
     _collapsed_cells_in_single_page(app)
     app.connect("build-finished", _lighter_figures)
+    app.add_css_file("course/book.css")
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
 
 
@@ -340,17 +342,27 @@ def _lighter_figures(app, exception):
 
     for path in sorted(Path(app.outdir, "_images").glob("*.png")):
         size = path.stat().st_size
-        if size < LIGHT_FIGURE_BYTES:
-            continue
         with Image.open(path) as image:
             image.load()
-            if image.mode not in ("RGB", "RGBA"):
+            if image.mode not in ("RGB", "RGBA", "LA", "P"):
                 continue
-            palette = image.quantize(colors=256, method=Image.Quantize.FASTOCTREE,
-                                     dither=Image.Dither.NONE)
+            rgba = image.convert("RGBA")
+        opaque = rgba.getextrema()[3][0] == 255
+        if opaque and size < LIGHT_FIGURE_BYTES:
+            continue
+        # a transparent figure is unreadable on the dark theme: put it on white
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        flat = Image.alpha_composite(white, rgba).convert("RGB")
+        palette = flat.quantize(colors=256, method=Image.Quantize.FASTOCTREE,
+                                dither=Image.Dither.NONE)
         buffer = io.BytesIO()
         palette.save(buffer, format="PNG", optimize=True)
-        if buffer.tell() < 0.8 * size:
+        if not opaque:
+            if buffer.tell() > size:
+                buffer = io.BytesIO()
+                flat.save(buffer, format="PNG", optimize=True)
+            path.write_bytes(buffer.getvalue())
+        elif buffer.tell() < 0.8 * size:
             path.write_bytes(buffer.getvalue())
 
 

@@ -51,3 +51,19 @@
     set: function (value) { current = addHub(value); }
   });
 })();
+
+// Images that a saved widget view renders (a figure in an Output widget) come without
+// alternative text: describe them for readers who cannot see them.
+(function () {
+  var ALT = "Saved view of an interactive figure (its controls need a running kernel; " +
+            "the kernel-free version is shown nearby)";
+  function describe(root) {
+    var images = (root.querySelectorAll ? root : document).querySelectorAll(
+      ".jupyter-widgets img:not([alt]), .widget-subarea img:not([alt]), " +
+      ".jupyter-widgets img[alt=''], .widget-subarea img[alt='']");
+    for (var i = 0; i < images.length; i++) images[i].setAttribute("alt", ALT);
+  }
+  if (typeof MutationObserver === "undefined") return;
+  new MutationObserver(function () { describe(document); })
+    .observe(document.documentElement, {childList: true, subtree: true});
+})();

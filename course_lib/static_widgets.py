@@ -315,8 +315,9 @@ def precomputed_slider(frames: Mapping, sliders=None, *, initial=None, title: st
         "if(play){var last=inputs[inputs.length-1];play.addEventListener('click',function(){"
         "if(timer){clearInterval(timer);timer=null;play.innerHTML='&#9654; play';return;}"
         "play.innerHTML='&#10073;&#10073; pause';timer=setInterval(function(){"
-        "var n=parseInt(last.value,10)+1;if(n>parseInt(last.max,10)){clearInterval(timer);"
-        "timer=null;play.innerHTML='&#9654; play';return;}last.value=String(n);show();},"
+        "var n=parseInt(last.value,10)+1;if(n<=parseInt(last.max,10)){last.value=String(n);"
+        "show();}if(n>=parseInt(last.max,10)){clearInterval(timer);timer=null;"
+        "play.innerHTML='&#9654; play';}},"
         "%d);});}show();})();" % (json.dumps(uid), play_interval or 0))
     top_src = first_layer or TRANSPARENT_PIXEL
     snippet = (

@@ -26,6 +26,7 @@ it) or ``$CHROMIUM``; Playwright drives it and never downloads a browser.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import os
@@ -84,17 +85,25 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+@contextlib.contextmanager
+def served(directory):
+    """``directory`` over HTTP on 127.0.0.1, on a free port; yields the base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
 @pytest.fixture(scope="session")
 def server():
     """``_build/html`` over HTTP on 127.0.0.1, on a free port; yields the base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(HTML))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
+    with served(HTML) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")
@@ -496,12 +505,9 @@ def test_precomputed_slider_in_chromium(visit, tmp_path):
     html = "".join(precomputed_slider(frames, [("a", [1, 2, 3]), ("b", ["x", "y"])]).data
                    for _ in range(2))
     (tmp_path / "index.html").write_text(f"<!doctype html><meta charset=utf-8><body>{html}")
-    handler = functools.partial(_QuietHandler, directory=str(tmp_path))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
+    with served(tmp_path) as base:
         v = visit()
-        v.base = f"http://127.0.0.1:{httpd.server_address[1]}/"
+        v.base = base
         page = v.open("index.html")
         first, second = page.locator(".course-static-slider").all()
         assert first.get_attribute("data-frame") == "0"
@@ -524,9 +530,6 @@ def test_precomputed_slider_in_chromium(visit, tmp_path):
         page.mouse.click(box["x"] + box["width"] - 2, box["y"] + box["height"] / 2)
         assert first.get_attribute("data-frame") == "5"
         assert not v.errors and not v.blocked, v.errors + v.blocked
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 def test_layered_frames_and_play_button_in_chromium(visit, tmp_path):
@@ -543,12 +546,9 @@ def test_layered_frames_and_play_button_in_chromium(visit, tmp_path):
         frames.append(rgb)
     html = frames_player(frames, interval=50, alt="a moving square", fmt="png").data
     (tmp_path / "index.html").write_text(f"<!doctype html><meta charset=utf-8><body>{html}")
-    handler = functools.partial(_QuietHandler, directory=str(tmp_path))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
+    with served(tmp_path) as base:
         v = visit()
-        v.base = f"http://127.0.0.1:{httpd.server_address[1]}/"
+        v.base = base
         page = v.open("index.html")
         figure = page.locator(".course-static-slider")
         pixel = """(f, xy) => { const c = document.createElement('canvas');
@@ -564,6 +564,3 @@ def test_layered_frames_and_play_button_in_chromium(visit, tmp_path):
         assert figure.evaluate(pixel, [30, 15]) == [200, 30, 30]     # ... to x = 29
         assert figure.locator("button").inner_text().strip().endswith("play")
         assert not v.errors and not v.blocked, v.errors + v.blocked
-    finally:
-        httpd.shutdown()
-        httpd.server_close()

@@ -2,9 +2,10 @@
 """The course's two commands, runnable on a fresh machine that has only Python 3.10+.
 
     python3 tasks.py book    # build the HTML book (executes every notebook)
-    python3 tasks.py test    # run every test: course_lib tests, nbval over every notebook
-                             # (natively and under the CI robustness configurations),
-                             # and the book build with warnings as errors
+    python3 tasks.py test    # run every test: lint and types, course_lib tests, every notebook
+                             # (natively for the book, under nbval in the CI robustness
+                             # configurations), the book build with warnings as errors, the
+                             # PDF and the browser test
 
 Both create the virtual environment ``.venv`` on first use and install ``requirements.txt``
 into it (again only when that file changes). Reports, not part of the two commands:
@@ -15,6 +16,10 @@ into it (again only when that file changes). Reports, not part of the two comman
                                   # ROBUSTNESS (other CPU kernels, BLAS cores, one thread,
                                   # shifted seeds); prints a notebook x configuration table
     python3 tasks.py robustness --only default,seed+1 book/momentum.ipynb   # a subset
+    python3 tasks.py test --fast  # the unit tier only (the edit loop, about a minute)
+    python3 tasks.py lint         # ruff (lint + format of the book's code) and mypy
+    python3 tasks.py layout       # the package's module map, written into the README
+    python3 tasks.py benchmark    # chapter 12's stored optimizer comparison (resumable)
 """
 
 from __future__ import annotations
@@ -121,7 +126,8 @@ def jupyter_book(*extra: str) -> None:
         if failed:
             print("\n" + "=" * 79 + "\nThe book was NOT built: a notebook raised while executing.")
             for path in failed:
-                print(f"  notebook: {Path(path).relative_to(ROOT) if Path(path).is_absolute() else path}")
+                shown = Path(path).relative_to(ROOT) if Path(path).is_absolute() else path
+                print(f"  notebook: {shown}")
             if cell:
                 print("  failing cell and error:\n    " + "\n    ".join(
                     re.sub(r"\x1b\[[\d;]*m", "", c) for c in cell if c.strip()))
@@ -131,6 +137,7 @@ def jupyter_book(*extra: str) -> None:
 
 def book() -> None:
     ensure_env()
+    execute_notebooks()     # in parallel, into the cache; unchanged notebooks are not rerun
     jupyter_book()
     print(f"\nThe book is at {BUILD / 'html' / 'index.html'}")
 
@@ -149,25 +156,54 @@ def pdf() -> None:
     sh(PY, "-m", "tools.print_pdf", BUILD / "singlehtml" / "index.html", PDF)
 
 
-def test() -> None:
+def lint() -> None:
+    """Static checks, fast and first: ruff's lint rules on the code, ruff's formatter on the
+    notebooks' code (the width the HTML shows), mypy on course_lib (pyproject.toml)."""
+    ensure_env()
+    sh(BIN / "ruff", "check", "course_lib", "tests", "tools", "tasks.py", "benchmarks",
+       "examples", "homework/checks", "homework/grade.py", "homework/sandbox.py",
+       "homework/autograding.py", "homework/release.py")
+    sh(BIN / "ruff", "format", "--check", "--line-length", "79", *notebooks())
+    sh(BIN / "mypy")
+
+
+def execute_notebooks(paths: list[str] | None = None) -> None:
+    """Execute the book's notebooks in parallel (one per core) into Jupyter Book's cache, so
+    the book build that follows renders them without executing them again: every notebook
+    runs once per test run. A notebook that raises stops here, named with its failing cell."""
+    code = (ROOT / "tools" / "execute_notebooks.py")
+    sh(PY, code, BUILD / ".jupyter_cache", *(paths or notebooks()))
+
+
+def test(args: list[str] | None = None) -> None:
     from tools.offline_assets import ensure_assets, ensure_chromium
 
     ensure_env()
+    if args == ["--fast"]:
+        sh(PY, "-m", "pytest", "tests", "-m", "unit and not slow", "-q", "-n", "auto",
+           "-p", "no:cacheprovider")
+        return
+    if args:
+        sys.exit("usage: python3 tasks.py test [--fast]")
+    lint()
     ensure_chromium()   # Debian's chromium for the browser test (apt-get as root if missing)
     sys.path.insert(0, str(ROOT / "homework"))
     from sandbox import ensure_bwrap
     ensure_bwrap()      # bubblewrap isolates each homework submission (apt-get as root)
     ensure_assets()     # the offline JavaScript, so tests/test_offline_assets.py can check it
     started = time.perf_counter()
-    # course_lib's tests and every notebook (nbval: no cell may raise; claims are asserts),
-    # spread over the available cores, one notebook per worker.
-    sh(PY, "-m", "pytest", "tests", "book", "--ignore=tests/test_browser.py", *NBVAL,
+    # course_lib's tests, the homework pipeline, the book's structure (not the browser yet).
+    sh(PY, "-m", "pytest", "tests", "--ignore=tests/test_browser.py",
        "-n", "auto", "--dist", "loadfile", "-p", "no:cacheprovider")
-    # The same notebooks must pass on other CPUs' rounding and with other seeds.
+    # Every notebook, executed from scratch on this machine (no cell may raise; claims are
+    # asserts), once: into the cache the book build renders from.
+    shutil.rmtree(BUILD / ".jupyter_cache", ignore_errors=True)
+    shutil.rmtree(BUILD / ".doctrees", ignore_errors=True)
+    execute_notebooks()
+    # The same notebooks must pass on other CPUs' rounding and with other seeds (nbval).
     for name in TEST_CONFIGS:
         run_configuration(name, notebooks())
-    # The book as readers get it, executed from scratch, with warnings as errors.
-    shutil.rmtree(BUILD / ".jupyter_cache", ignore_errors=True)
+    # The book as readers get it, with warnings as errors.
     jupyter_book("-W", "-n", "--keep-going")
     # The PDF, from the same executed notebooks.
     jupyter_book("--builder", "singlehtml", "-W", "-n", "--keep-going")
@@ -249,9 +285,34 @@ def robustness(args: list[str]) -> None:
         sys.exit(1)
 
 
+def benchmark() -> None:
+    """Chapter 12's stored comparison (course_lib.benchmark): the optimizers on every
+    workload, random search with one trial budget for all, then seeds of each chosen
+    configuration; every trial is appended to benchmarks/results/comparing_optimizers.jsonl
+    as it finishes, so an interrupted run continues (delete the file to start over)."""
+    ensure_env()
+    sh(PY, "benchmarks/comparing_optimizers.py")
+
+
+def layout() -> None:
+    """Write the package's module map (course_lib/__init__.py's docstring, checked against
+    the tree by tests/test_layout.py) into the README as a Markdown table, and print it."""
+    sys.path.insert(0, str(ROOT))
+    from tools.layout import module_map_markdown
+
+    table = module_map_markdown()
+    readme = ROOT / "README.md"
+    begin = "<!-- layout table: generated by `python3 tasks.py layout` -->\n"
+    end = "\n<!-- end of layout table -->"
+    text = readme.read_text()
+    head, _, rest = text.partition(begin)
+    readme.write_text(head + begin + table + end + rest.partition(end)[2])
+    print(table)
+
+
 COMMANDS = {"book": book, "test": test, "timings": timings, "robustness": robustness,
-            "pdf": pdf}
-TAKES_ARGS = {"robustness"}
+            "pdf": pdf, "lint": lint, "layout": layout, "benchmark": benchmark}
+TAKES_ARGS = {"robustness", "test"}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS or (

@@ -33,7 +33,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tarfile
 import tempfile
 from dataclasses import dataclass
@@ -131,8 +130,9 @@ def _fetch(package: Package, into: Path, workdir: Path) -> None:
                          f"{result.stderr.strip()[-2000:]}")
     try:
         filename = json.loads(result.stdout)[0]["filename"]
-    except (ValueError, LookupError, TypeError):
-        raise AssetError(f"npm pack {package.spec}: unexpected output {result.stdout[:500]!r}")
+    except (ValueError, LookupError, TypeError) as err:
+        raise AssetError(
+            f"npm pack {package.spec}: unexpected output {result.stdout[:500]!r}") from err
     tarball = workdir / filename
     algorithm, _, expected = package.integrity.partition("-")
     digest = base64.b64encode(hashlib.new(algorithm, tarball.read_bytes()).digest()).decode()
@@ -268,7 +268,8 @@ def _check_config(app, config) -> None:
         problems.append(f"mathjax_path must be {MATHJAX_PATH!r} (got {config.mathjax_path!r})")
     widgets_js = tuple(getattr(config, "nb_ipywidgets_js", None) or ())
     if widgets_js != IPYWIDGETS_JS:
-        problems.append(f"nb_ipywidgets_js must load {list(IPYWIDGETS_JS)} (got {list(widgets_js)})")
+        problems.append(f"nb_ipywidgets_js must load {list(IPYWIDGETS_JS)} "
+                        f"(got {list(widgets_js)})")
     if problems:
         raise ExtensionError("The HTML book must not load JavaScript from a CDN; in _config.yml "
                              "(sphinx.config): " + "; ".join(problems))
@@ -295,7 +296,7 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
 
 
 # Stylesheets that notebook outputs link from a CDN and the book does not need: Matplotlib's
-# JavaScript animation player (Animation.to_jshtml, used by course_lib.plotting.animation_html)
+# JavaScript animation player (Animation.to_jshtml, used by course_lib.viz.plotting.animation_html)
 # links Font Awesome 4 for its button icons; the book theme already ships Font Awesome, whose
 # script draws those same ``fa fa-*`` icons, so the link is dropped from the HTML pages (the
 # notebooks keep it for Jupyter and Colab).

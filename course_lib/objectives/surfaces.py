@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "as_point",
     "Objective",
     "Quadratic",
     "Rosenbrock",
@@ -43,10 +44,12 @@ __all__ = [
 ]
 
 
-def _as_point(x, n: int) -> np.ndarray:
+def as_point(x, n: int) -> np.ndarray:
+    r"""``x`` as a float array of points in :math:`\mathbb{R}^n`: shape ``(n,)`` or ``(..., n)``
+    (a batch of points, for vectorized evaluation); ``ValueError`` otherwise."""
     x = np.asarray(x, dtype=float)
     if x.shape[-1:] != (n,):
-        raise ValueError(f"Expected points with last dimension {n}, got shape {x.shape}")
+        raise ValueError(f"Invalid x: array of shape {x.shape} (expected last dimension {n})")
     return x
 
 
@@ -61,13 +64,13 @@ class Objective:
     bounds: tuple | None = None
 
     def value(self, x) -> float | np.ndarray:
-        return self._value(_as_point(x, self.dim))
+        return self._value(as_point(x, self.dim))
 
     def grad(self, x) -> np.ndarray:
-        return self._grad(_as_point(x, self.dim))
+        return self._grad(as_point(x, self.dim))
 
     def hess(self, x) -> np.ndarray:
-        x = _as_point(x, self.dim)
+        x = as_point(x, self.dim)
         if x.ndim != 1:
             raise ValueError(f"hess expects a single point of shape ({self.dim},), got {x.shape}")
         return self._hess(x)
@@ -120,7 +123,7 @@ class Quadratic(Objective):
             self.bounds = ((centre[0] - r, centre[0] + r), (centre[1] - r, centre[1] + r))
 
     @classmethod
-    def from_spectrum(cls, eigenvalues, rng=None, x0=None) -> "Quadratic":
+    def from_spectrum(cls, eigenvalues, rng=None, x0=None) -> Quadratic:
         r"""SPD (or indefinite) quadratic :math:`\tfrac12 x^\top Q\Lambda Q^\top x` with a random
         orthogonal ``Q`` (identity when ``rng`` is None, so the axes are the eigenvectors)."""
         lam = np.asarray(eigenvalues, dtype=float)
@@ -133,7 +136,7 @@ class Quadratic(Objective):
         return cls((A + A.T) / 2, x0=x0)
 
     @classmethod
-    def with_condition(cls, n: int, kappa: float, rng=None, x0=None) -> "Quadratic":
+    def with_condition(cls, n: int, kappa: float, rng=None, x0=None) -> Quadratic:
         """SPD quadratic in ``n`` dimensions with eigenvalues log-spaced from 1 to ``kappa``."""
         if kappa < 1:
             raise ValueError(f"Invalid condition number: {kappa}")
@@ -542,7 +545,8 @@ class HelicalValley(Objective):
 
     @staticmethod
     def theta(x) -> np.ndarray:
-        r"""The angle :math:`\theta\in(-\tfrac14, \tfrac34]` of MGH's definition, shape ``(...)``."""
+        r"""The angle :math:`\theta\in(-\tfrac14, \tfrac34]` of MGH's definition, shape
+        ``(...)``."""
         x = np.asarray(x, dtype=float)
         t = np.arctan2(x[..., 1], x[..., 0]) / (2 * np.pi)  # in (-1/2, 1/2]
         return np.where(t < -0.25, t + 1.0, t)

@@ -6,6 +6,7 @@ Everything here is offline: the digits are the 1,797 8x8 images that scikit-lear
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,14 +75,22 @@ def load_digits_split(seed: int = 0, val_fraction: float = 0.2, test_fraction: f
     return Split(X[train], y[train], X[val], y[val], X[test], y[test], n_classes=10)
 
 
-def minibatches(n: int, batch_size: int, rng: np.random.Generator, drop_last: bool = False):
-    """Yield index arrays of a random partition of ``range(n)`` into minibatches.
+def minibatches(n: int, batch_size: int, rng: np.random.Generator,
+                drop_last: bool = False) -> Iterator[np.ndarray]:
+    """Yield index arrays of a random partition of ``range(n)`` into minibatches: one epoch.
 
-    Sampling *without* replacement within an epoch (a reshuffle each call), as a torch
-    ``DataLoader(shuffle=True)`` does.
+    Sampling *without* replacement within an epoch (``rng.permutation(n)`` drawn at the
+    first ``next``, cut into consecutive pieces of ``batch_size``, the last one smaller unless
+    ``drop_last``), as a torch ``DataLoader(shuffle=True)`` does. This is the one shuffle of
+    the package: :func:`course_lib.nn.fit` and the ``"shuffle"`` oracle of
+    :class:`~course_lib.objectives.finite_sum.FiniteSum` draw their epochs with it.
     """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+        raise TypeError(f"batch_size must be an integer, got {type(batch_size).__name__}")
     if batch_size < 1:
-        raise ValueError(f"Invalid batch_size: {batch_size}")
+        raise ValueError(f"Invalid batch_size: {batch_size} (expected a positive integer)")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     order = rng.permutation(n)
     stop = n - n % batch_size if drop_last else n
     for start in range(0, stop, batch_size):

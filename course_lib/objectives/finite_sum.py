@@ -19,12 +19,12 @@ The classes here expose, besides the :class:`~course_lib.objectives.Objective` i
   ``(len(idx), d)`` for a subset ``idx``);
 * ``minibatch_grad(w, idx)``  -- :math:`\hat g_B(w)` for the index array ``idx``;
 * ``minibatch_oracle(batch_size, rng)`` -- a gradient oracle ``grad(x, t)`` for
-  :func:`course_lib.descent.run` that draws a fresh minibatch at every call;
+  :func:`course_lib.optim.descent.run` that draws a fresh minibatch at every call;
 * ``gradient_variance(w, batch_size)`` -- the exact :math:`\mathbb{E}\lVert\hat g_B-\nabla
   f\rVert^2` of that estimate;
 * ``smoothness`` and ``strong_convexity`` -- global constants :math:`L` and :math:`\alpha`
   with :math:`\alpha I \preceq \nabla^2 f(w) \preceq L I` for every :math:`w`, the inputs of
-  the convergence guarantees of :mod:`course_lib.convergence`.
+  the convergence guarantees of :mod:`course_lib.optim.convergence`.
 
 Two models are provided: :class:`LeastSquares` (linear regression with the squared error)
 and :class:`LogisticRegression` (the Bernoulli negative log-likelihood of a linear model).
@@ -32,13 +32,14 @@ and :class:`LogisticRegression` (the Bernoulli negative log-likelihood of a line
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
-from .objectives import Objective, _as_point
+from .data import minibatches
+from .surfaces import Objective, as_point
 
-__all__ = ["FiniteSum", "LeastSquares", "LogisticRegression", "SAMPLINGS"]
+__all__ = ["SAMPLINGS", "FiniteSum", "LeastSquares", "LogisticRegression"]
 
 #: How ``minibatch_oracle`` draws minibatches (see :meth:`FiniteSum.minibatch_oracle`).
 SAMPLINGS = ("shuffle", "subset", "replacement")
@@ -59,6 +60,12 @@ class FiniteSum(Objective):
     X: np.ndarray
     y: np.ndarray
 
+    def _losses(self, w: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _example_grads(self, w: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
     def _init_data(self, X, y, x0) -> None:
         X = np.asarray(X, dtype=float)
         y = np.asarray(y, dtype=float)
@@ -70,12 +77,12 @@ class FiniteSum(Objective):
             raise ValueError("A finite sum needs at least one example")
         self.X, self.y = X, y
         self.n_examples, self.dim = X.shape
-        self.x0 = np.zeros(self.dim) if x0 is None else _as_point(x0, self.dim).copy()
+        self.x0 = np.zeros(self.dim) if x0 is None else as_point(x0, self.dim).copy()
 
     # ----------------------------------------------------------------- per-example API
     def losses(self, w) -> np.ndarray:
         """Per-example losses :math:`f_i(w)`, shape ``(N,)`` (``(..., N)`` for a stack)."""
-        return self._losses(_as_point(w, self.dim))
+        return self._losses(as_point(w, self.dim))
 
     def _indices(self, idx) -> np.ndarray:
         if idx is None:
@@ -90,7 +97,7 @@ class FiniteSum(Objective):
     def per_example_grads(self, w, idx=None) -> np.ndarray:
         r"""Stacked :math:`\nabla f_i(w)` for ``i`` in ``idx`` (all examples by default),
         shape ``(len(idx), d)``."""
-        w = _as_point(w, self.dim)
+        w = as_point(w, self.dim)
         if w.ndim != 1:
             raise ValueError(f"per_example_grads expects one point of shape ({self.dim},)")
         return self._example_grads(w, self._indices(idx))
@@ -129,7 +136,7 @@ class FiniteSum(Objective):
 
         Every scheme gives :math:`\mathbb{E}[\hat g_B]=\nabla f` (for ``"shuffle"``, over the
         random permutation, when m divides N).  ``t`` is ignored: the oracle keeps its own
-        position, so call it once per step, as :func:`course_lib.descent.run` does.
+        position, so call it once per step, as :func:`course_lib.optim.descent.run` does.
         """
         N = self.n_examples
         if sampling not in SAMPLINGS:
@@ -139,7 +146,7 @@ class FiniteSum(Objective):
         if sampling != "replacement" and batch_size > N:
             raise ValueError(f"Invalid batch_size: {batch_size} > number of examples {N}")
         if not isinstance(rng, np.random.Generator):
-            raise ValueError("rng must be a numpy.random.Generator")
+            raise TypeError("rng must be a numpy.random.Generator")
         m = int(batch_size)
 
         if sampling == "subset":
@@ -152,9 +159,8 @@ class FiniteSum(Objective):
             queue: list = []
 
             def oracle(x, t=0):
-                if not queue:
-                    order = rng.permutation(N)
-                    queue.extend(order[s:s + m] for s in range(0, N, m))
+                if not queue:  # a new epoch: the one shuffle of the package
+                    queue.extend(minibatches(N, m, rng))
                 return self.minibatch_grad(x, queue.pop(0))
         return oracle
 
@@ -209,7 +215,7 @@ class LeastSquares(FiniteSum):
 
     def residuals(self, w) -> np.ndarray:
         r""":math:`r_i = x_i^\top w - y_i`, shape ``(..., N)``."""
-        return _as_point(w, self.dim) @ self.X.T - self.y
+        return as_point(w, self.dim) @ self.X.T - self.y
 
     def _losses(self, w):
         return 0.5 * (w @ self.X.T - self.y) ** 2
@@ -318,7 +324,7 @@ class LogisticRegression(FiniteSum):
 
     def logits(self, w) -> np.ndarray:
         r""":math:`z_i = x_i^\top w`, shape ``(..., N)``."""
-        return _as_point(w, self.dim) @ self.X.T
+        return as_point(w, self.dim) @ self.X.T
 
     def _losses(self, w):
         z = w @ self.X.T

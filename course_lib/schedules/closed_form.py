@@ -27,11 +27,13 @@ The factories cover every closed-form scheduler of ``torch.optim.lr_scheduler`` 
 ``LambdaLR``, ``MultiplicativeLR``, ``SequentialLR``/``ChainedScheduler`` of these, and
 ``swa_utils.SWALR``), plus the Transformer's inverse-square-root warm-up.
 
-Also here:
+Elsewhere:
 
-* :class:`ReduceLROnPlateau` -- divide the learning rate when a monitored metric stops
+* :class:`~course_lib.schedules.ReduceLROnPlateau` -- divide the learning rate when a monitored
+  metric stops
   improving (torch's rule, without an optimizer);
-* :class:`EarlyStopping` -- stop when a *validation* metric stops improving and return the
+* :class:`~course_lib.training.EarlyStopping` -- stop when a *validation* metric stops
+  improving and return the
   best parameters seen (GBC §7.8), not the last ones.
 
 Invalid arguments raise ``ValueError("Invalid <name>: <value> (expected ...)")``.
@@ -40,13 +42,18 @@ Invalid arguments raise ``ValueError("Invalid <name>: <value> (expected ...)")``
 from __future__ import annotations
 
 import bisect
-import copy
 import math
 import numbers
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
-import numpy as np
-import torch
+from ..validation import (
+    check_choice,
+    check_int,
+    check_nonnegative,
+    check_positive,
+    invalid,
+    is_real,
+)
 
 __all__ = [
     "Schedule",
@@ -69,47 +76,7 @@ __all__ = [
     "chained",
     "swa_schedule",
     "inverse_sqrt_warmup",
-    "ReduceLROnPlateau",
-    "EarlyStopping",
-    "ScheduledLR",
 ]
-
-
-# --------------------------------------------------------------------------------------------
-# Validation
-# --------------------------------------------------------------------------------------------
-
-def _fmt(value) -> str:
-    return repr(value) if isinstance(value, str) else str(value)
-
-
-def _invalid(name: str, value, expected: str) -> ValueError:
-    return ValueError(f"Invalid {name}: {_fmt(value)} (expected {expected})")
-
-
-def _is_real(x) -> bool:
-    return isinstance(x, numbers.Real) and not isinstance(x, bool)
-
-
-def _check_nonnegative(value, name: str) -> None:
-    if not _is_real(value) or not math.isfinite(value) or value < 0:
-        raise _invalid(name, value, "a finite number >= 0")
-
-
-def _check_positive(value, name: str) -> None:
-    if not _is_real(value) or not math.isfinite(value) or value <= 0:
-        raise _invalid(name, value, "a finite number > 0")
-
-
-def _check_int(value, name: str, minimum: int) -> None:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
-        what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        raise _invalid(name, value, what)
-
-
-def _check_choice(value, name: str, choices: Sequence[str]) -> None:
-    if value not in choices:
-        raise _invalid(name, value, "one of " + ", ".join(repr(c) for c in choices))
 
 
 # --------------------------------------------------------------------------------------------
@@ -131,8 +98,8 @@ class Schedule:
         self._fn = fn
 
     def __call__(self, step) -> float:
-        if not _is_real(step) or not step >= 0:
-            raise _invalid("step", step, "a number >= 0")
+        if not is_real(step) or not step >= 0:
+            raise invalid("step", step, "a number >= 0")
         return float(self._fn(step, **self.params))
 
     def __repr__(self) -> str:
@@ -153,7 +120,7 @@ def constant(lr: float) -> Schedule:
 
     Torch equivalent: no scheduler (or ``LambdaLR(opt, lambda t: 1.0)``).
     """
-    _check_nonnegative(lr, "lr")
+    check_nonnegative(lr, "lr")
     return Schedule("constant", _constant, lr=lr)
 
 
@@ -172,9 +139,9 @@ def step_decay(lr: float, step_size: int, gamma: float = 0.1) -> Schedule:
     schedule (ERRATA 7: with :math:`\gamma=0.1, s=10`, step decay gives :math:`10^{-3}\eta` at
     :math:`t=30`, per-step decay :math:`10^{-30}\eta`).
     """
-    _check_nonnegative(lr, "lr")
-    _check_int(step_size, "step_size", 1)
-    _check_positive(gamma, "gamma")
+    check_nonnegative(lr, "lr")
+    check_int(step_size, "step_size", 1)
+    check_positive(gamma, "gamma")
     return Schedule("step_decay", _step_decay, lr=lr, step_size=step_size, gamma=gamma)
 
 
@@ -192,13 +159,13 @@ def multistep_decay(lr: float, milestones: Sequence[int], gamma: float = 0.1) ->
     non-negative integers (torch asks for increasing milestones but does not check; a repeated
     milestone there decays twice).
     """
-    _check_nonnegative(lr, "lr")
+    check_nonnegative(lr, "lr")
     ms = list(milestones)
     if (not all(isinstance(m, numbers.Integral) and not isinstance(m, bool) and m >= 0
                 for m in ms) or any(b <= a for a, b in zip(ms, ms[1:]))):
-        raise _invalid("milestones", list(milestones),
+        raise invalid("milestones", list(milestones),
                        "strictly increasing non-negative integers")
-    _check_positive(gamma, "gamma")
+    check_positive(gamma, "gamma")
     return Schedule("multistep_decay", _multistep_decay, lr=lr, milestones=tuple(ms),
                     gamma=gamma)
 
@@ -215,8 +182,8 @@ def exponential_decay(lr: float, gamma: float) -> Schedule:
     Torch equivalent: ``ExponentialLR(optimizer, gamma)``. :math:`\gamma > 1` (growth) is
     allowed: it is the learning-rate range test.
     """
-    _check_nonnegative(lr, "lr")
-    _check_positive(gamma, "gamma")
+    check_nonnegative(lr, "lr")
+    check_positive(gamma, "gamma")
     return Schedule("exponential_decay", _exponential_decay, lr=lr, gamma=gamma)
 
 
@@ -241,9 +208,9 @@ def linear_decay(lr: float, lr_end: float, total_steps: int) -> Schedule:
     Torch equivalent (for ``lr > 0`` and ``lr_end <= lr``): ``LinearLR(optimizer,
     start_factor=1.0, end_factor=lr_end / lr, total_iters=total_steps)``.
     """
-    _check_nonnegative(lr, "lr")
-    _check_nonnegative(lr_end, "lr_end")
-    _check_int(total_steps, "total_steps", 1)
+    check_nonnegative(lr, "lr")
+    check_nonnegative(lr_end, "lr_end")
+    check_int(total_steps, "total_steps", 1)
     return Schedule("linear_decay", _linear_decay, lr=lr, lr_end=lr_end,
                     total_steps=total_steps)
 
@@ -274,15 +241,15 @@ def piecewise_linear(points: Sequence[tuple[float, float]]) -> Schedule:
     """
     pts = [tuple(p) for p in points]
     if not pts or not all(len(p) == 2 for p in pts):
-        raise _invalid("points", points, "a non-empty list of (step, lr) pairs")
+        raise invalid("points", points, "a non-empty list of (step, lr) pairs")
     steps = tuple(p[0] for p in pts)
     lrs = tuple(p[1] for p in pts)
-    if (not all(_is_real(s) and math.isfinite(s) for s in steps)
+    if (not all(is_real(s) and math.isfinite(s) for s in steps)
             or any(b <= a for a, b in zip(steps, steps[1:]))):
-        raise _invalid("points", points, "strictly increasing finite steps")
+        raise invalid("points", points, "strictly increasing finite steps")
     for lr in lrs:
-        if not _is_real(lr) or not math.isfinite(lr) or lr < 0:
-            raise _invalid("points", points, "learning rates that are finite numbers >= 0")
+        if not is_real(lr) or not math.isfinite(lr) or lr < 0:
+            raise invalid("points", points, "learning rates that are finite numbers >= 0")
     return Schedule("piecewise_linear", _piecewise_linear, steps=steps, lrs=lrs)
 
 
@@ -330,14 +297,14 @@ def cyclic(base_lr: float, max_lr: float, step_size_up: int, step_size_down: int
     A sawtooth that jumps back to the top each cycle (the seed document's "cyclic" code) is a
     different schedule: a warm restart, see :func:`cosine_warm_restarts`.
     """
-    _check_nonnegative(base_lr, "base_lr")
-    _check_nonnegative(max_lr, "max_lr")
-    _check_positive(step_size_up, "step_size_up")
+    check_nonnegative(base_lr, "base_lr")
+    check_nonnegative(max_lr, "max_lr")
+    check_positive(step_size_up, "step_size_up")
     if step_size_down is None:
         step_size_down = step_size_up
-    _check_positive(step_size_down, "step_size_down")
-    _check_choice(mode, "mode", ("triangular", "triangular2", "exp_range"))
-    _check_positive(gamma, "gamma")
+    check_positive(step_size_down, "step_size_down")
+    check_choice(mode, "mode", ("triangular", "triangular2", "exp_range"))
+    check_positive(gamma, "gamma")
     return Schedule("cyclic", _cyclic, base_lr=base_lr, max_lr=max_lr,
                     step_size_up=step_size_up, step_size_down=step_size_down, mode=mode,
                     gamma=gamma)
@@ -370,9 +337,9 @@ def cosine_annealing(lr_max: float, T_max: int, lr_min: float = 0.0) -> Schedule
     The recursion and the closed form part ways only if something else (another scheduler, or
     the user) changes ``group["lr"]`` meanwhile: the recursion then carries the change along.
     """
-    _check_nonnegative(lr_max, "lr_max")
-    _check_int(T_max, "T_max", 1)
-    _check_nonnegative(lr_min, "lr_min")
+    check_nonnegative(lr_max, "lr_max")
+    check_int(T_max, "T_max", 1)
+    check_nonnegative(lr_min, "lr_min")
     return Schedule("cosine_annealing", _cosine_annealing, lr_max=lr_max, T_max=T_max,
                     lr_min=lr_min)
 
@@ -390,7 +357,8 @@ def _cosine_warm_restarts(t, lr_max, T_0, T_mult, lr_min):
 
 def cosine_warm_restarts(lr_max: float, T_0: int, T_mult: int = 1,
                          lr_min: float = 0.0) -> Schedule:
-    r"""SGDR: cosine annealing restarted every :math:`T_i` steps, :math:`T_i = T_0\,T_{\text{mult}}^i`.
+    r"""SGDR: cosine annealing restarted every :math:`T_i` steps,
+    :math:`T_i = T_0\,T_{\text{mult}}^i`.
 
     .. math:: \eta_t = \eta_{\min} + \tfrac12(\eta_{\max}-\eta_{\min})
               \left(1+\cos\frac{\pi T_{\text{cur}}}{T_i}\right)
@@ -408,10 +376,10 @@ def cosine_warm_restarts(lr_max: float, T_0: int, T_mult: int = 1,
     :math:`\eta_{\min}` instead of the restart's :math:`\eta_{\max}`, as
     ``math.log(1000, 10) < 3``).
     """
-    _check_nonnegative(lr_max, "lr_max")
-    _check_int(T_0, "T_0", 1)
-    _check_int(T_mult, "T_mult", 1)
-    _check_nonnegative(lr_min, "lr_min")
+    check_nonnegative(lr_max, "lr_max")
+    check_int(T_0, "T_0", 1)
+    check_int(T_mult, "T_mult", 1)
+    check_nonnegative(lr_min, "lr_min")
     return Schedule("cosine_warm_restarts", _cosine_warm_restarts, lr_max=lr_max, T_0=T_0,
                     T_mult=T_mult, lr_min=lr_min)
 
@@ -452,10 +420,10 @@ def linear_warmup(schedule: Callable[[int], float], warmup_steps: int,
     ``warmup_steps=0`` returns the schedule unchanged.
     """
     if not callable(schedule):
-        raise _invalid("schedule", schedule, "a callable step -> lr")
-    _check_int(warmup_steps, "warmup_steps", 0)
-    if not _is_real(start_factor) or not 0.0 <= start_factor <= 1.0:
-        raise _invalid("start_factor", start_factor, "a number in [0, 1]")
+        raise invalid("schedule", schedule, "a callable step -> lr")
+    check_int(warmup_steps, "warmup_steps", 0)
+    if not is_real(start_factor) or not 0.0 <= start_factor <= 1.0:
+        raise invalid("start_factor", start_factor, "a number in [0, 1]")
     return Schedule("linear_warmup", _linear_warmup, schedule=schedule,
                     warmup_steps=warmup_steps, start_factor=start_factor, shift=bool(shift))
 
@@ -491,10 +459,10 @@ def _one_cycle(t, values, total_steps, pct_start, anneal_strategy, three_phase):
 
 
 def _check_one_cycle(total_steps, pct_start, anneal_strategy):
-    _check_int(total_steps, "total_steps", 1)
+    check_int(total_steps, "total_steps", 1)
     if not isinstance(pct_start, float) or not 0.0 <= pct_start <= 1.0:
-        raise _invalid("pct_start", pct_start, "a float in [0, 1]")
-    _check_choice(anneal_strategy, "anneal_strategy", ("cos", "linear"))
+        raise invalid("pct_start", pct_start, "a float in [0, 1]")
+    check_choice(anneal_strategy, "anneal_strategy", ("cos", "linear"))
 
 
 def one_cycle(max_lr: float, total_steps: int, pct_start: float = 0.3,
@@ -528,10 +496,10 @@ def one_cycle(max_lr: float, total_steps: int, pct_start: float = 0.3,
     :func:`one_cycle_momentum`. ``total_steps`` must be given (torch's alternative,
     ``epochs * steps_per_epoch``, is the same number).
     """
-    _check_positive(max_lr, "max_lr")
+    check_positive(max_lr, "max_lr")
     _check_one_cycle(total_steps, pct_start, anneal_strategy)
-    _check_positive(div_factor, "div_factor")
-    _check_positive(final_div_factor, "final_div_factor")
+    check_positive(div_factor, "div_factor")
+    check_positive(final_div_factor, "final_div_factor")
     initial = max_lr / div_factor
     values = (initial, max_lr, initial / final_div_factor)
     return Schedule("one_cycle", _one_cycle, values=values, total_steps=total_steps,
@@ -553,8 +521,8 @@ def one_cycle_momentum(total_steps: int, pct_start: float = 0.3,
     """
     _check_one_cycle(total_steps, pct_start, anneal_strategy)
     for value, name in ((base_momentum, "base_momentum"), (max_momentum, "max_momentum")):
-        if not _is_real(value) or not 0.0 <= value <= 1.0:
-            raise _invalid(name, value, "a number in [0, 1]")
+        if not is_real(value) or not 0.0 <= value <= 1.0:
+            raise invalid(name, value, "a number in [0, 1]")
     values = (max_momentum, base_momentum, max_momentum)
     return Schedule("one_cycle_momentum", _one_cycle, values=values, total_steps=total_steps,
                     pct_start=pct_start, anneal_strategy=anneal_strategy,
@@ -574,9 +542,9 @@ def polynomial_decay(lr: float, total_iters: int = 5, power: float = 1.0) -> Sch
     ``PolynomialLR(optimizer, total_iters=T, power=p)`` (recursive there:
     :math:`\eta_t=\eta_{t-1}\bigl((1-t/T)/(1-(t-1)/T)\bigr)^p`, the same values to rounding).
     """
-    _check_nonnegative(lr, "lr")
-    _check_int(total_iters, "total_iters", 1)
-    _check_nonnegative(power, "power")
+    check_nonnegative(lr, "lr")
+    check_int(total_iters, "total_iters", 1)
+    check_nonnegative(power, "power")
     return Schedule("polynomial_decay", _polynomial_decay, lr=lr, total_iters=total_iters,
                     power=power)
 
@@ -586,7 +554,8 @@ def _constant_factor(t, lr, factor, total_iters):
 
 
 def constant_factor(lr: float, factor: float = 1.0 / 3, total_iters: int = 5) -> Schedule:
-    r"""The rate :math:`\text{factor}\cdot\eta` for the first ``total_iters`` steps, then :math:`\eta`.
+    r"""The rate :math:`\text{factor}\cdot\eta` for the first ``total_iters`` steps, then
+    :math:`\eta`.
 
     .. math:: \eta_t = \begin{cases}\phi\,\eta & t < T\\ \eta & t \ge T\end{cases}
 
@@ -595,10 +564,10 @@ def constant_factor(lr: float, factor: float = 1.0 / 3, total_iters: int = 5) ->
     :math:`\phi>0`; :math:`0<\phi\le1` here). ``total_iters`` must be at least 1: torch's
     ``ConstantLR`` with ``total_iters=0`` applies the factor at step 0 and never removes it.
     """
-    _check_nonnegative(lr, "lr")
-    if not _is_real(factor) or not 0.0 < factor <= 1.0:
-        raise _invalid("factor", factor, "a number in (0, 1]")
-    _check_int(total_iters, "total_iters", 1)
+    check_nonnegative(lr, "lr")
+    if not is_real(factor) or not 0.0 < factor <= 1.0:
+        raise invalid("factor", factor, "a number in (0, 1]")
+    check_int(total_iters, "total_iters", 1)
     return Schedule("constant_factor", _constant_factor, lr=lr, factor=factor,
                     total_iters=total_iters)
 
@@ -614,7 +583,7 @@ def lambda_schedule(lr: float, lr_lambda: Callable[[int], float]) -> Schedule:
     :math:`=\eta`. (This module's :class:`ScheduledLR` takes the rate itself instead.)
     The schedule pickles only if ``lr_lambda`` does (a module-level function, not a lambda).
     """
-    _check_nonnegative(lr, "lr")
+    check_nonnegative(lr, "lr")
     if not callable(lr_lambda):
         raise TypeError(f"lr_lambda should be a function, but got {type(lr_lambda).__name__}")
     return Schedule("lambda_schedule", _lambda_schedule, lr=lr, lr_lambda=lr_lambda)
@@ -636,7 +605,7 @@ def multiplicative(lr: float, lr_lambda: Callable[[int], float]) -> Schedule:
     torch's order, so the two agree to the last bit. :math:`\lambda(s)=\gamma` is
     :func:`exponential_decay`. Costs :math:`O(t)` per call.
     """
-    _check_nonnegative(lr, "lr")
+    check_nonnegative(lr, "lr")
     if not callable(lr_lambda):
         raise TypeError(f"lr_lambda should be a function, but got {type(lr_lambda).__name__}")
     return Schedule("multiplicative", _multiplicative, lr=lr, lr_lambda=lr_lambda)
@@ -661,12 +630,12 @@ def chained(lr: float, *factors: Callable[[int], float]) -> Schedule:
     their factors then compose by multiplication. (Chaining ``CosineAnnealingLR`` or
     ``CyclicLR``, which are not multiplicative, is not a product of closed forms.)
     """
-    _check_nonnegative(lr, "lr")
+    check_nonnegative(lr, "lr")
     if not factors:
         raise ValueError("chained expects at least one schedule to be chained, but got none")
     for f in factors:
         if not callable(f):
-            raise _invalid("factors", f, "callables step -> factor")
+            raise invalid("factors", f, "callables step -> factor")
     return Schedule("chained", _chained, lr=lr, factors=tuple(factors))
 
 
@@ -685,7 +654,8 @@ def swa_schedule(lr: float, swa_lr: float, anneal_epochs: int = 10,
     With :math:`A` = ``anneal_epochs`` and :math:`x=\min(1, t/A)`,
 
     .. math:: \eta_t = \alpha(x)\,\eta_{\text{SWA}} + (1-\alpha(x))\,\eta,\qquad
-              \alpha(x)=\tfrac12(1-\cos\pi x)\ (\texttt{"cos"})\ \text{ or }\ x\ (\texttt{"linear"}),
+              \alpha(x)=\tfrac12(1-\cos\pi x)\ (\texttt{"cos"})
+              \ \text{ or }\ x\ (\texttt{"linear"}),
 
     so :math:`\eta_0=\eta` and :math:`\eta_t=\eta_{\text{SWA}}` from :math:`t=A` on
     (:math:`A=0`: from :math:`t=0`). Torch equivalent: ``torch.optim.swa_utils.SWALR(
@@ -693,10 +663,10 @@ def swa_schedule(lr: float, swa_lr: float, anneal_epochs: int = 10,
     ``lr`` is :math:`\eta`; torch computes it recursively (recovering the previous base rate
     from the current one), with the same values to rounding.
     """
-    _check_nonnegative(lr, "lr")
-    _check_nonnegative(swa_lr, "swa_lr")
-    _check_int(anneal_epochs, "anneal_epochs", 0)
-    _check_choice(anneal_strategy, "anneal_strategy", ("cos", "linear"))
+    check_nonnegative(lr, "lr")
+    check_nonnegative(swa_lr, "swa_lr")
+    check_int(anneal_epochs, "anneal_epochs", 0)
+    check_choice(anneal_strategy, "anneal_strategy", ("cos", "linear"))
     return Schedule("swa_schedule", _swa_schedule, lr=lr, swa_lr=swa_lr,
                     anneal_epochs=anneal_epochs, anneal_strategy=anneal_strategy)
 
@@ -718,293 +688,7 @@ def inverse_sqrt_warmup(lr: float, warmup_steps: int) -> Schedule:
     :math:`\eta = (d_{\text{model}}W)^{-1/2}`. Torch equivalent: ``LambdaLR(optimizer,
     lambda t: min((t + 1) / W, (W / (t + 1)) ** 0.5))`` with the optimizer's ``lr`` :math:`=\eta`.
     """
-    _check_nonnegative(lr, "lr")
-    _check_int(warmup_steps, "warmup_steps", 1)
+    check_nonnegative(lr, "lr")
+    check_int(warmup_steps, "warmup_steps", 1)
     return Schedule("inverse_sqrt_warmup", _inverse_sqrt_warmup, lr=lr,
                     warmup_steps=warmup_steps)
-
-
-# --------------------------------------------------------------------------------------------
-# Stateful rules
-# --------------------------------------------------------------------------------------------
-
-class ReduceLROnPlateau:
-    r"""Multiply the learning rate by ``factor`` when a metric has stopped improving.
-
-    The rule of ``torch.optim.lr_scheduler.ReduceLROnPlateau``, as a plain object holding the
-    learning rate(s) instead of an optimizer, so it drives the numpy path too. Call
-    :meth:`step` once per evaluation with the monitored value (usually the validation loss);
-    it returns the learning rate to use from now on.
-
-    A value :math:`v` *improves* on the best so far, :math:`b`, when
-
-    ========  ====================================  ============================
-    mode      ``threshold_mode="rel"``              ``threshold_mode="abs"``
-    ========  ====================================  ============================
-    ``min``   :math:`v < b\,(1-\text{threshold})`   :math:`v < b-\text{threshold}`
-    ``max``   :math:`v > b\,(1+\text{threshold})`   :math:`v > b+\text{threshold}`
-    ========  ====================================  ============================
-
-    (the first value always improves). The relative threshold assumes a positive metric: for a
-    negative one (a log-likelihood, say) :math:`b(1-\text{threshold}) > b` in ``min`` mode, so
-    slightly *worse* values count as improvements -- torch behaves the same; use
-    ``threshold_mode="abs"`` there. Each step that does not improve increments
-    ``num_bad_epochs``; once it *exceeds* ``patience`` (so after ``patience + 1`` bad steps in
-    a row) each rate becomes :math:`\max(\eta\cdot\text{factor}, \eta_{\min})` -- unless that
-    changes it by no more than ``eps`` -- the counter restarts at 0, and for the next
-    ``cooldown`` steps bad steps are not counted. An improvement resets the counter.
-
-    Parameters
-    ----------
-    lr : the initial learning rate, or a list of them (one per param group).
-    mode, factor, patience, threshold, threshold_mode, cooldown, min_lr, eps : as in torch
-        (defaults 'min', 0.1, 10, 1e-4, 'rel', 0, 0, 1e-8); ``min_lr`` may be a list.
-
-    The object is also a schedule: ``plateau(t)`` returns the current rate (whatever ``t``),
-    so ``ScheduledLR(optimizer, plateau)`` applies it to a torch optimizer when
-    ``plateau.step(metric)`` is followed by ``scheduler.step()`` (for several param groups pass
-    ``[lambda t, i=i: plateau.lrs[i] for i in range(n_groups)]``).
-    """
-
-    def __init__(self, lr: float | Sequence[float] = 0.1, mode: str = "min",
-                 factor: float = 0.1, patience: int = 10, threshold: float = 1e-4,
-                 threshold_mode: str = "rel", cooldown: int = 0,
-                 min_lr: float | Sequence[float] = 0.0, eps: float = 1e-8):
-        lrs = list(lr) if isinstance(lr, (list, tuple)) else [lr]
-        for value in lrs:
-            _check_nonnegative(value, "lr")
-        _check_choice(mode, "mode", ("min", "max"))
-        if not _is_real(factor) or not 0.0 <= factor < 1.0:
-            raise _invalid("factor", factor, "a number in [0, 1)")
-        _check_int(patience, "patience", 0)
-        _check_nonnegative(threshold, "threshold")
-        _check_choice(threshold_mode, "threshold_mode", ("rel", "abs"))
-        _check_int(cooldown, "cooldown", 0)
-        min_lrs = list(min_lr) if isinstance(min_lr, (list, tuple)) else [min_lr] * len(lrs)
-        if len(min_lrs) != len(lrs):
-            raise _invalid("min_lr", min_lr, f"a number or a list of {len(lrs)} numbers")
-        for value in min_lrs:
-            _check_nonnegative(value, "min_lr")
-        _check_nonnegative(eps, "eps")
-        self._scalar = not isinstance(lr, (list, tuple))
-        self.lrs = [float(v) for v in lrs]
-        self.mode, self.factor, self.patience = mode, factor, patience
-        self.threshold, self.threshold_mode = threshold, threshold_mode
-        self.cooldown, self.min_lrs, self.eps = cooldown, [float(v) for v in min_lrs], eps
-        self.best = math.inf if mode == "min" else -math.inf
-        self.num_bad_epochs = 0
-        self.cooldown_counter = 0
-        self.last_epoch = 0
-        self.history: list[list[float]] = []  # the rates returned by each step
-
-    @property
-    def lr(self):
-        """The current learning rate (a list when constructed with a list)."""
-        return self.lrs[0] if self._scalar else list(self.lrs)
-
-    @property
-    def in_cooldown(self) -> bool:
-        return self.cooldown_counter > 0
-
-    def is_better(self, value: float, best: float) -> bool:
-        """Whether ``value`` improves on ``best`` by more than the threshold."""
-        if self.mode == "min":
-            ref = best * (1.0 - self.threshold) if self.threshold_mode == "rel" else best - self.threshold
-            return value < ref
-        ref = best * (1.0 + self.threshold) if self.threshold_mode == "rel" else best + self.threshold
-        return value > ref
-
-    def step(self, metric) -> float | list[float]:
-        """Record one value of the monitored metric; return the learning rate(s) to use next."""
-        current = float(metric)
-        self.last_epoch += 1
-        if self.is_better(current, self.best):
-            self.best = current
-            self.num_bad_epochs = 0
-        else:
-            self.num_bad_epochs += 1
-        if self.in_cooldown:
-            self.cooldown_counter -= 1
-            self.num_bad_epochs = 0
-        if self.num_bad_epochs > self.patience:
-            for i, old in enumerate(self.lrs):
-                new = max(old * self.factor, self.min_lrs[i])
-                if old - new > self.eps:
-                    self.lrs[i] = new
-            self.cooldown_counter = self.cooldown
-            self.num_bad_epochs = 0
-        self.history.append(list(self.lrs))
-        return self.lr
-
-    def __call__(self, step=None) -> float:
-        """The current learning rate (of the first group); ``step`` is ignored."""
-        return self.lrs[0]
-
-    def __repr__(self) -> str:
-        return (f"ReduceLROnPlateau(lr={self.lr!r}, mode={self.mode!r}, factor={self.factor}, "
-                f"patience={self.patience}, best={self.best})")
-
-
-class EarlyStopping:
-    r"""Stop training when a *validation* metric has stopped improving; keep the best parameters.
-
-    Early stopping (GBC §7.8, Algorithm 7.1) monitors the error on held-out data -- not the
-    training loss, which usually keeps decreasing -- and returns the parameters of the best
-    evaluation, not the last ones (ERRATA 22). Call :meth:`step` after each evaluation:
-
-    .. code-block:: python
-
-        stopper = EarlyStopping(patience=5)
-        for epoch in range(max_epochs):
-            train_one_epoch(model)
-            if stopper.step(validation_loss(model), model):
-                break
-        stopper.restore(model)      # the parameters of stopper.best_step
-
-    A value :math:`v` improves on the best :math:`b` when :math:`v < b - \delta` (``mode="min"``)
-    or :math:`v > b + \delta` (``mode="max"``), :math:`\delta` = ``min_delta``; the first value
-    always improves, NaN never does. ``should_stop`` becomes true once ``patience`` consecutive
-    evaluations (at least one) have not improved, i.e. at evaluation ``best_step + patience``
-    (Keras' convention; ``patience=0`` stops at the first non-improvement). Note the
-    off-by-one with :class:`ReduceLROnPlateau`, which acts after ``patience + 1`` bad steps.
-
-    Parameters passed to :meth:`step` may be a ``torch.nn.Module`` (its ``state_dict()``,
-    buffers such as BatchNorm statistics included, is copied), a dict of arrays/tensors (e.g. a
-    state dict), a list/tuple of arrays/tensors (e.g. ``list(model.parameters())``), or a single
-    NumPy array/tensor. The copy is detached and owns its memory; :meth:`restore` writes it back
-    in place.
-
-    Attributes
-    ----------
-    best_value : the best metric so far (``inf``/``-inf`` before the first step).
-    best_step : index (from 0) of the :meth:`step` call that gave it (``None`` before).
-    best_params : the copy of the parameters at ``best_step`` (``None`` if none were given).
-    num_bad_steps : evaluations since the last improvement.
-    should_stop : whether ``num_bad_steps >= max(patience, 1)``.
-    history : the values seen.
-    """
-
-    def __init__(self, patience: int = 10, mode: str = "min", min_delta: float = 0.0):
-        _check_int(patience, "patience", 0)
-        _check_choice(mode, "mode", ("min", "max"))
-        _check_nonnegative(min_delta, "min_delta")
-        self.patience, self.mode, self.min_delta = patience, mode, min_delta
-        self.best_value = math.inf if mode == "min" else -math.inf
-        self.best_step: int | None = None
-        self.best_params = None
-        self.num_bad_steps = 0
-        self.history: list[float] = []
-
-    @property
-    def should_stop(self) -> bool:
-        return self.num_bad_steps > 0 and self.num_bad_steps >= self.patience
-
-    def is_better(self, value: float) -> bool:
-        if self.mode == "min":
-            return value < self.best_value - self.min_delta
-        return value > self.best_value + self.min_delta
-
-    def step(self, value, params=None) -> bool:
-        """Record one validation value (and the parameters it was measured at); return
-        :attr:`should_stop`."""
-        value = float(value)
-        if self.is_better(value):
-            self.best_value = value
-            self.best_step = len(self.history)
-            self.num_bad_steps = 0
-            if params is not None:
-                self.best_params = _snapshot(params)
-        else:
-            self.num_bad_steps += 1
-        self.history.append(value)
-        return self.should_stop
-
-    def restore(self, target):
-        """Copy the best parameters into ``target`` (same kind as given to :meth:`step`), in
-        place; return ``target``."""
-        if self.best_params is None:
-            raise RuntimeError("EarlyStopping.restore: no parameters were recorded by step()")
-        _copy_into(target, self.best_params)
-        return target
-
-
-def _snapshot(params):
-    """A detached, independent copy of a module's state dict / dict / list / array."""
-    if isinstance(params, torch.nn.Module):
-        return {k: v.detach().clone() for k, v in params.state_dict().items()}
-    if isinstance(params, torch.Tensor):
-        return params.detach().clone()
-    if isinstance(params, np.ndarray):
-        return params.copy()
-    if isinstance(params, dict):
-        return {k: _snapshot(v) for k, v in params.items()}
-    if isinstance(params, (list, tuple)):
-        return [_snapshot(v) for v in params]
-    return copy.deepcopy(params)
-
-
-@torch.no_grad()
-def _copy_into(target, saved):
-    if isinstance(target, torch.nn.Module):
-        target.load_state_dict(saved)
-    elif isinstance(target, torch.Tensor):
-        target.copy_(saved)
-    elif isinstance(target, np.ndarray):
-        np.copyto(target, saved)
-    elif isinstance(target, dict):
-        if set(target) != set(saved):
-            raise ValueError("EarlyStopping.restore: target's keys differ from the saved ones")
-        for k in target:
-            _copy_into(target[k], saved[k])
-    elif isinstance(target, (list, tuple)):
-        if len(target) != len(saved):
-            raise ValueError("EarlyStopping.restore: target's length differs from the saved one")
-        for t, s in zip(target, saved):
-            _copy_into(t, s)
-    else:
-        raise TypeError(f"EarlyStopping.restore cannot write into {type(target).__name__}; "
-                        "use best_params")
-
-
-# --------------------------------------------------------------------------------------------
-# The bridge to torch optimizers
-# --------------------------------------------------------------------------------------------
-
-class ScheduledLR(torch.optim.lr_scheduler.LRScheduler):
-    r"""Drive a ``torch.optim.Optimizer``'s learning rate from schedule functions.
-
-    ``ScheduledLR(optimizer, schedule)`` sets every param group's ``lr`` to ``schedule(t)``;
-    with a list of schedules (one per param group) each group follows its own. Use it like any
-    torch scheduler: at construction the rates are set to ``schedule(0)``, and each
-    ``step()`` (called *after* ``optimizer.step()``) moves to the next step, so the ``t``-th
-    optimizer step (from 0) uses ``schedule(t)``. ``get_last_lr()``, ``last_epoch``,
-    ``state_dict()`` and ``load_state_dict()`` are torch's.
-
-    Unlike ``LambdaLR``, whose function returns a *factor* of the initial rate, a schedule here
-    returns the rate itself; the ``lr`` given to the optimizer's constructor is overwritten.
-    The rates are set from the closed form at every step, so they do not accumulate rounding
-    and cannot drift.
-    """
-
-    def __init__(self, optimizer: torch.optim.Optimizer,
-                 schedule: Callable[[int], float] | Sequence[Callable[[int], float]],
-                 last_epoch: int = -1):
-        n = len(optimizer.param_groups)
-        if isinstance(schedule, (list, tuple)):
-            if len(schedule) != n:
-                raise ValueError(f"Invalid schedule: list of {len(schedule)} schedules "
-                                 f"(expected one schedule or a list of {n}, one per param group)")
-            schedules = list(schedule)
-        else:
-            schedules = [schedule] * n
-        for s in schedules:
-            if not callable(s):
-                raise _invalid("schedule", s, "a callable step -> lr")
-        self.schedules = schedules
-        super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:
-        return [float(s(self.last_epoch)) for s in self.schedules]
-
-    def _get_closed_form_lr(self) -> list[float]:
-        return self.get_lr()

@@ -52,7 +52,6 @@ from __future__ import annotations
 import importlib
 import os
 import re
-import sys
 import types
 
 __all__ = ["DelegationError", "forbid", "Forbid", "record", "GRADER_OUT_ENV"]
@@ -120,7 +119,7 @@ _CODE_NAMES: dict = {}
 _ACTIVE: list = []
 
 
-def _blocked_call(key) -> "DelegationError":
+def _blocked_call(key) -> DelegationError:
     name = _CODE_NAMES.get(id(key), "a forbidden function")
     for guard in _ACTIVE:
         guard._record(name)
@@ -167,6 +166,11 @@ class Forbid:
         owner, attr, obj, name = _resolve(target)
         raw = owner.__dict__.get(attr) if hasattr(owner, "__dict__") else None
         func = raw.__func__ if isinstance(raw, (staticmethod, classmethod)) else obj
+        if not isinstance(func, types.FunctionType) and isinstance(
+                getattr(func, "update", None), types.FunctionType):
+            # an update rule (course_lib.optim.rule.Rule) is a frozen object around its
+            # function: block the function itself, so aliases bound earlier are caught too
+            func = func.update
         if isinstance(func, types.FunctionType) and not func.__code__.co_freevars:
             if any(undo[0] == "code" and undo[1] is func for undo in self._undo):
                 return  # the same function under two names: blocked once
@@ -189,7 +193,7 @@ class Forbid:
                            blocker_code_key))
         setattr(owner, attr, blocker)
 
-    def __enter__(self) -> "Forbid":
+    def __enter__(self) -> Forbid:
         _ACTIVE.append(self)
         try:
             for target in self.targets:

@@ -1,12 +1,12 @@
-"""course_lib.convergence against numpy's eigenvalues and against actual course_lib runs."""
+"""course_lib.optim.convergence against numpy's eigenvalues and against actual course_lib runs."""
 
 import numpy as np
 import pytest
 
-from course_lib import convergence as cv
-from course_lib.descent import run
 from course_lib.objectives import Quadratic
+from course_lib.optim import convergence as cv
 from course_lib.optim import sgd
+from course_lib.optim.descent import run
 
 
 def spectral_radius(T):
@@ -148,3 +148,17 @@ def test_invalid_arguments_are_rejected():
         cv.optimal_gd(1.0, 0.0)
     with pytest.raises(ValueError, match="Invalid window"):
         cv.observed_rate([1.0, 0.5], 1, 1)
+
+
+def test_nesterov_accelerated_returns_an_optimize_result():
+    """The accelerated run speaks scipy's vocabulary too; ``xs`` is a read-only alias."""
+    from course_lib.result import OptimizeResult
+
+    acc = cv.nesterov_accelerated(lambda x: x, np.array([1.0, 2.0]), 4, lr=0.5, momentum=0.0)
+    assert isinstance(acc, OptimizeResult) and acc.xs is acc.path
+    assert acc.nit == acc.njev == 4 and acc.status == 1 and acc.success
+    assert acc.path.shape == acc.ys.shape == (5, 2) and acc.momenta.shape == (4,)
+    # momentum 0, lr 0.5 on ||x||^2/2: x_t = x_0 / 2^t exactly
+    np.testing.assert_array_equal(acc.x, np.array([1.0, 2.0]) / 16)
+    with pytest.raises(AttributeError, match="read-only alias of path"):
+        acc.xs = None

@@ -13,11 +13,11 @@ import math
 import numpy as np
 import pytest
 import torch
+from optim_reference import continue_from_state_dict, run_pair
 
 import course_lib.optim as ours
-from course_lib.descent import run
 from course_lib.objectives import Quadratic
-from optim_reference import continue_from_state_dict, run_pair
+from course_lib.optim.descent import run
 
 RTOL = 1e-9
 STEPS = 200

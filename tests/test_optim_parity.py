@@ -15,10 +15,10 @@ import copy
 import numpy as np
 import pytest
 import torch
+from optim_reference import bitwise_run
 from torch.testing._internal.common_optimizers import optim_db
 
 import course_lib.optim as ours
-from optim_reference import bitwise_run
 
 NAMES = ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "Adamax", "NAdam"]
 INFOS = {info.optim_cls.__name__: info for info in optim_db

@@ -5,11 +5,11 @@ import itertools
 import numpy as np
 import pytest
 import torch
+from optim_reference import continue_from_state_dict, run_pair
 
-from course_lib.descent import run
 from course_lib.objectives import Quadratic
 from course_lib.optim import SGD, sgd
-from optim_reference import continue_from_state_dict, run_pair
+from course_lib.optim.descent import run
 
 RTOL = 1e-9
 STEPS = 200
@@ -102,7 +102,8 @@ def test_numpy_path_equals_torch_class():
         (dict(lr=-0.1), r"^Invalid learning rate: -0\.1$"),
         (dict(lr=0.1, momentum=-0.5), r"^Invalid momentum value: -0\.5$"),
         (dict(lr=0.1, weight_decay=-1e-4), r"^Invalid weight_decay value: -0\.0001$"),
-        (dict(lr=0.1, nesterov=True), r"^Nesterov momentum requires a momentum and zero dampening$"),
+        (dict(lr=0.1, nesterov=True),
+         r"^Nesterov momentum requires a momentum and zero dampening$"),
         (dict(lr=0.1, momentum=0.9, dampening=0.1, nesterov=True),
          r"^Nesterov momentum requires a momentum and zero dampening$"),
         (dict(lr=torch.tensor([0.1, 0.2])), r"^Tensor lr must be 1-element$"),

@@ -18,8 +18,10 @@ import warnings
 
 import pytest
 import torch
-from torch.optim.optimizer import (register_optimizer_step_post_hook,
-                                   register_optimizer_step_pre_hook)
+from torch.optim.optimizer import (
+    register_optimizer_step_post_hook,
+    register_optimizer_step_pre_hook,
+)
 from torch.testing._internal.common_optimizers import OptimizerErrorEnum, optim_db
 
 import course_lib.optim as ours

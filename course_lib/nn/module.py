@@ -23,12 +23,21 @@ in place.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 
-__all__ = ["Module", "Sequential", "step", "NumpyOptimizer", "clip_grad_norm_",
-           "clip_grad_value_"]
+from ..optim.rule import Rule, apply, as_rule
+
+__all__ = [
+    "Module",
+    "NumpyOptimizer",
+    "Sequential",
+    "clip_grad_norm_",
+    "clip_grad_value_",
+    "step",
+]
 
 
 class Module:
@@ -49,12 +58,12 @@ class Module:
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
 
-    def train(self, mode: bool = True) -> "Module":
+    def train(self, mode: bool = True) -> Module:
         """Set training mode (``mode=True``) or evaluation mode; returns ``self`` like torch."""
         self.training = bool(mode)
         return self
 
-    def eval(self) -> "Module":
+    def eval(self) -> Module:
         return self.train(False)
 
     def named_parameters(self) -> list[tuple[str, np.ndarray]]:
@@ -86,7 +95,7 @@ class Sequential(Module):
         super().__init__()
         for i, layer in enumerate(layers):
             if not isinstance(layer, Module):
-                raise ValueError(f"Sequential expects Module instances; layer {i} is "
+                raise TypeError(f"Sequential expects Module instances; layer {i} is "
                                  f"{type(layer).__name__}")
         self.layers = list(layers)
 
@@ -100,7 +109,7 @@ class Sequential(Module):
             dout = layer.backward(dout)
         return dout
 
-    def train(self, mode: bool = True) -> "Sequential":
+    def train(self, mode: bool = True) -> Sequential:
         self.training = bool(mode)
         for layer in self.layers:
             layer.train(mode)
@@ -135,41 +144,39 @@ class Sequential(Module):
         return f"Sequential(\n{inner}\n)"
 
 
-def step(model: Module, rule: Callable, states: list, **hyper) -> None:
+def step(model: Module, rule: Rule | Callable[..., Any], states: list, **hyper: Any) -> None:
     r"""Apply the update rule ``rule`` to every parameter of ``model``, in place.
 
     For each parameter array ``p`` with gradient ``g`` (from the last ``backward``) and its
     own state dict ``s``, calls ``rule(p, g, s, **hyper)`` -- e.g.
-    ``step(model, course_lib.optim.sgd, states, lr=0.1, momentum=0.9)``.
+    ``step(model, course_lib.optim.sgd, states, lr=0.1, momentum=0.9)`` -- through
+    :func:`course_lib.optim.rule.apply`, the loop every driver of the course shares.
 
     ``states`` is a list owned by the caller: pass an empty list ``[]`` at the first step;
     it is filled with one dict per parameter (momentum buffers etc.), and the hyperparameters
-    are validated then with ``rule.check`` (torch's messages). Later calls must pass the
-    same list.
+    are validated then with ``rule.validate`` (``TypeError`` for an unknown name, torch's
+    ``ValueError`` messages for a bad value). Later calls must pass the same list.
     """
+    rule = as_rule(rule)
     params, grads = model.parameters(), model.grads()
     if not states:
-        check = getattr(rule, "check", None)
-        if check is not None:
-            check(**hyper)
+        rule.validate(**hyper)
         states.extend({} for _ in params)
     elif len(states) != len(params):
         raise ValueError(f"states holds {len(states)} entries but the model has "
                          f"{len(params)} parameters; pass [] at the first step")
-    for p, g, s in zip(params, grads, states):
-        rule(p, g, s, **hyper)
+    apply(rule, params, grads, states, hyper)
 
 
 class NumpyOptimizer:
     """A thin stateful wrapper over :func:`step`: ``opt = NumpyOptimizer(model, sgd, lr=0.1)``,
-    then ``opt.step()`` after each ``backward``. ``opt.hyper`` holds the hyperparameters (change
+    then ``opt.step()`` after each ``backward``. The constructor validates the hyperparameters
+    (``rule.validate``); ``opt.hyper`` holds all of them, defaults filled in (change
     ``opt.hyper["lr"]`` for a schedule); ``opt.states`` the per-parameter state dicts."""
 
-    def __init__(self, model: Module, rule: Callable, **hyper):
-        check = getattr(rule, "check", None)
-        if check is not None:
-            check(**hyper)
-        self.model, self.rule, self.hyper = model, rule, hyper
+    def __init__(self, model: Module, rule: Rule | Callable[..., Any], **hyper: Any) -> None:
+        self.model, self.rule = model, as_rule(rule)
+        self.hyper: dict[str, Any] = self.rule.validate(**hyper)
         self.states: list[dict] = [{} for _ in model.parameters()]
 
     def step(self) -> None:

@@ -39,6 +39,7 @@ from __future__ import annotations
 from ..arrays import add_, complex_view, div_sqrt_, real_view, sqrt_, step_counter, zeros_like
 from .base import RuleOptimizer
 from .common import coupled_gradient, moving_average_of_squares_
+from .rule import update_rule
 from .validation import check_eps, check_flags, check_lr, check_nonnegative
 
 __all__ = ["adadelta", "check_adadelta", "Adadelta"]
@@ -51,6 +52,16 @@ def init_adadelta_state(param, state: dict, **_) -> None:
     state["acc_delta"] = zeros_like(param)
 
 
+def check_adadelta(lr, rho, eps, weight_decay, **_) -> None:
+    """Raise ``ValueError`` (torch's wording) for invalid Adadelta hyperparameters."""
+    check_lr(lr, reject_nan=True)
+    if not 0.0 <= rho <= 1.0:
+        raise ValueError(f"Invalid rho value: {rho}")
+    check_eps(eps)
+    check_nonnegative(weight_decay, "weight_decay", reject_nan=True)
+
+
+@update_rule(check=check_adadelta, init_state=init_adadelta_state)
 def adadelta(param, grad, state: dict, *, lr: float, rho: float = 0.9, eps: float = 1e-6,
              weight_decay: float = 0.0, maximize: bool = False) -> None:
     r"""One AdaDelta step on ``param``, in place (NumPy array, torch tensor or TensorList).
@@ -77,21 +88,6 @@ def adadelta(param, grad, state: dict, *, lr: float, rho: float = 0.9, eps: floa
     add_(param, complex_view(delta, param), alpha=-lr)
 
 
-adadelta.init_state = init_adadelta_state
-
-
-def check_adadelta(lr, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False) -> None:
-    """Raise ``ValueError`` (torch's wording) for invalid Adadelta hyperparameters."""
-    check_lr(lr, reject_nan=True)
-    if not 0.0 <= rho <= 1.0:
-        raise ValueError(f"Invalid rho value: {rho}")
-    check_eps(eps)
-    check_nonnegative(weight_decay, "weight_decay", reject_nan=True)
-
-
-adadelta.check = check_adadelta
-
-
 class Adadelta(RuleOptimizer):
     """``torch.optim.Adadelta`` re-implemented on the rule :func:`adadelta`.
 
@@ -100,16 +96,15 @@ class Adadelta(RuleOptimizer):
     bit-identical steps.
     """
 
-    rule = staticmethod(adadelta)
+    rule = adadelta
     foreach_reads = ()
 
     def __init__(self, params, lr=1.0, rho: float = 0.9, eps: float = 1e-6,
                  weight_decay: float = 0, foreach: bool | None = None, *,
                  capturable: bool = False, maximize: bool = False,
                  differentiable: bool = False):
-        check_adadelta(lr, rho, eps, weight_decay, maximize)
+        defaults = adadelta.validate(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
+                                     maximize=maximize)
         check_flags(foreach=foreach, capturable=capturable, differentiable=differentiable)
-        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize,
-                        capturable=capturable, foreach=foreach,
-                        differentiable=differentiable)
-        super().__init__(params, defaults)
+        super().__init__(params, dict(defaults, capturable=capturable, foreach=foreach,
+                                      differentiable=differentiable))

@@ -39,10 +39,10 @@ from __future__ import annotations
 
 import torch
 
-from ..arrays import addcdiv_, addcmul_, full_like, is_sparse, item, real_view, sqrt, \
-    step_counter
+from ..arrays import addcdiv_, addcmul_, full_like, is_sparse, item, real_view, sqrt, step_counter
 from .base import RuleOptimizer
 from .common import coupled_gradient
+from .rule import update_rule
 from .validation import check_eps, check_flags, check_lr, check_nonnegative
 
 __all__ = ["adagrad", "check_adagrad", "Adagrad"]
@@ -63,6 +63,16 @@ def initial_state(param, initial_accumulator_value: float = 0.0) -> dict:
     return state
 
 
+def check_adagrad(lr, lr_decay, weight_decay, initial_accumulator_value, eps, **_) -> None:
+    """Raise ``ValueError`` (torch's wording) for invalid Adagrad hyperparameters."""
+    check_lr(lr, reject_nan=True)
+    check_nonnegative(lr_decay, "lr_decay", reject_nan=True)
+    check_nonnegative(weight_decay, "weight_decay", reject_nan=True)
+    check_nonnegative(initial_accumulator_value, "initial_accumulator_value", reject_nan=True)
+    check_eps(eps)
+
+
+@update_rule(check=check_adagrad, init_state=init_adagrad_state)
 def adagrad(param, grad, state: dict, *, lr: float, lr_decay: float = 0.0,
             weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
             eps: float = 1e-10, maximize: bool = False) -> None:
@@ -96,9 +106,6 @@ def adagrad(param, grad, state: dict, *, lr: float, lr_decay: float = 0.0,
     addcdiv_(param, g, std, value=-clr)
 
 
-adagrad.init_state = init_adagrad_state
-
-
 def _sparse_adagrad_(param, grad, state_sum, *, clr, eps) -> None:
     """Adagrad on the rows of a sparse gradient (torch only), torch's operations."""
     grad = grad.coalesce()                     # the update is non-linear: unique indices
@@ -113,19 +120,6 @@ def _sparse_adagrad_(param, grad, state_sum, *, clr, eps) -> None:
     param.add_(sparse(values / std_values), alpha=-clr)
 
 
-def check_adagrad(lr, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0,
-                  eps=1e-10, maximize=False) -> None:
-    """Raise ``ValueError`` (torch's wording) for invalid Adagrad hyperparameters."""
-    check_lr(lr, reject_nan=True)
-    check_nonnegative(lr_decay, "lr_decay", reject_nan=True)
-    check_nonnegative(weight_decay, "weight_decay", reject_nan=True)
-    check_nonnegative(initial_accumulator_value, "initial_accumulator_value", reject_nan=True)
-    check_eps(eps)
-
-
-adagrad.check = check_adagrad
-
-
 class Adagrad(RuleOptimizer):
     """``torch.optim.Adagrad`` re-implemented on the rule :func:`adagrad`.
 
@@ -137,20 +131,19 @@ class Adagrad(RuleOptimizer):
     2.13 does the same).
     """
 
-    rule = staticmethod(adagrad)
+    rule = adagrad
     supports_sparse = True
 
     def __init__(self, params, lr=1e-2, lr_decay: float = 0, weight_decay: float = 0,
                  initial_accumulator_value: float = 0, eps: float = 1e-10,
                  foreach: bool | None = None, *, maximize: bool = False,
                  differentiable: bool = False, fused: bool | None = None):
-        check_adagrad(lr, lr_decay, weight_decay, initial_accumulator_value, eps, maximize)
+        defaults = adagrad.validate(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                                    initial_accumulator_value=initial_accumulator_value,
+                                    eps=eps, maximize=maximize)
         check_flags(foreach=foreach, differentiable=differentiable, fused=fused)
-        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
-                        initial_accumulator_value=initial_accumulator_value,
-                        foreach=foreach, maximize=maximize, differentiable=differentiable,
-                        fused=fused)
-        super().__init__(params, defaults)
+        super().__init__(params, dict(defaults, foreach=foreach, differentiable=differentiable,
+                                      fused=fused))
         for group in self.param_groups:
             for p in group["params"]:
                 init_adagrad_state(p.detach(), self.state[p],

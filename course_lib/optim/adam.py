@@ -50,11 +50,19 @@ from __future__ import annotations
 
 import torch
 
-from ..arrays import addcdiv_, item, maximum_, real_view, scalar_like, sqrt, step_counter, \
-    zeros_like
-from .base import RuleOptimizer, _to_scalar
-from .common import bias_correction, coupled_gradient, moving_average_, \
-    moving_average_of_squares_
+from ..arrays import (
+    addcdiv_,
+    item,
+    maximum_,
+    real_view,
+    scalar_like,
+    sqrt,
+    step_counter,
+    zeros_like,
+)
+from .base import RuleOptimizer, to_scalar
+from .common import bias_correction, coupled_gradient, moving_average_, moving_average_of_squares_
+from .rule import update_rule
 from .validation import check_betas, check_eps, check_flags, check_lr, check_nonnegative
 
 __all__ = ["adam", "check_adam", "Adam", "AdamW"]
@@ -69,6 +77,25 @@ def init_adam_state(param, state: dict, *, amsgrad: bool = False, **_) -> None:
         state["max_exp_avg_sq"] = zeros_like(param)
 
 
+def check_adam(lr, betas, eps, weight_decay, **_) -> None:
+    """Raise ``ValueError`` (torch's wording) for invalid Adam/AdamW hyperparameters."""
+    check_lr(lr, reject_nan=True)
+    check_eps(eps)
+    check_betas(betas)
+    check_nonnegative(weight_decay, "weight_decay", reject_nan=True)
+    beta1, beta2 = betas
+    if not ((isinstance(beta1, float) and isinstance(beta2, float))
+            or (isinstance(beta1, torch.Tensor) and isinstance(beta2, torch.Tensor))):
+        raise ValueError("betas must be either both floats or both Tensors")
+    for index, beta in enumerate(betas):
+        if isinstance(beta, torch.Tensor) and beta.numel() != 1:
+            raise ValueError(f"Tensor betas[{index}] must be 1-element")
+
+
+_TENSOR_LR_FOREACH = "lr as a Tensor is not supported for capturable=False and foreach=True"
+
+
+@update_rule(check=check_adam, init_state=init_adam_state)
 def adam(param, grad, state: dict, *, lr: float, betas=(0.9, 0.999), eps: float = 1e-8,
          weight_decay: float = 0.0, amsgrad: bool = False, maximize: bool = False,
          decoupled_weight_decay: bool = False) -> None:
@@ -106,31 +133,6 @@ def adam(param, grad, state: dict, *, lr: float, betas=(0.9, 0.999), eps: float 
     addcdiv_(param, exp_avg, denom, value=-step_size)
 
 
-adam.init_state = init_adam_state
-
-
-def check_adam(lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
-               maximize=False, decoupled_weight_decay=False) -> None:
-    """Raise ``ValueError`` (torch's wording) for invalid Adam/AdamW hyperparameters."""
-    check_lr(lr, reject_nan=True)
-    check_eps(eps)
-    check_betas(betas)
-    check_nonnegative(weight_decay, "weight_decay", reject_nan=True)
-    beta1, beta2 = betas
-    if not ((isinstance(beta1, float) and isinstance(beta2, float))
-            or (isinstance(beta1, torch.Tensor) and isinstance(beta2, torch.Tensor))):
-        raise ValueError("betas must be either both floats or both Tensors")
-    for index, beta in enumerate(betas):
-        if isinstance(beta, torch.Tensor) and beta.numel() != 1:
-            raise ValueError(f"Tensor betas[{index}] must be 1-element")
-
-
-adam.check = check_adam
-
-
-_TENSOR_LR_FOREACH = "lr as a Tensor is not supported for capturable=False and foreach=True"
-
-
 class Adam(RuleOptimizer):
     """``torch.optim.Adam`` re-implemented on the rule :func:`adam`.
 
@@ -140,7 +142,7 @@ class Adam(RuleOptimizer):
     :func:`course_lib.optim.validation.check_flags`.
     """
 
-    rule = staticmethod(adam)
+    rule = adam
     foreach_tensor_lr_message = _TENSOR_LR_FOREACH
     sparse_message = "Adam does not support sparse gradients, please consider SparseAdam instead"
 
@@ -153,22 +155,21 @@ class Adam(RuleOptimizer):
                     fused=fused)
         if isinstance(lr, torch.Tensor) and foreach:
             raise ValueError(_TENSOR_LR_FOREACH)
-        check_adam(lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay)
+        defaults = adam.validate(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                 amsgrad=amsgrad, maximize=maximize,
+                                 decoupled_weight_decay=decoupled_weight_decay)
         for index, beta in enumerate(betas):
             if isinstance(beta, torch.Tensor) and foreach:
                 raise ValueError(f"betas[{index}] as a Tensor is not supported for "
                                  "capturable=False and foreach=True")
-        defaults = dict(lr=lr, betas=tuple(map(_to_scalar, betas)), eps=eps,
-                        weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
-                        foreach=foreach, capturable=capturable,
-                        differentiable=differentiable, fused=fused,
-                        decoupled_weight_decay=decoupled_weight_decay)
-        super().__init__(params, defaults)
+        defaults["betas"] = tuple(map(to_scalar, betas))
+        super().__init__(params, dict(defaults, foreach=foreach, capturable=capturable,
+                                      differentiable=differentiable, fused=fused))
 
     def hyperparameters(self, group: dict) -> dict:
         """As the base class, with tensor betas made 0-d (torch's ``_to_scalar``)."""
         hyper = super().hyperparameters(group)
-        hyper["betas"] = tuple(map(_to_scalar, hyper["betas"]))
+        hyper["betas"] = tuple(map(to_scalar, hyper["betas"]))
         return hyper
 
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 from ..arrays import abs_, addcdiv_, item, maximum_, real_view, step_counter, zeros_like
 from .base import RuleOptimizer
 from .common import bias_correction, coupled_gradient, moving_average_
+from .rule import update_rule
 from .validation import check_betas, check_eps, check_flags, check_lr, check_nonnegative
 
 __all__ = ["adamax", "check_adamax", "Adamax"]
@@ -45,6 +46,15 @@ def init_adamax_state(param, state: dict, **_) -> None:
     state["exp_inf"] = zeros_like(param)
 
 
+def check_adamax(lr, betas, eps, weight_decay, **_) -> None:
+    """Raise ``ValueError`` (torch's wording) for invalid Adamax hyperparameters."""
+    check_lr(lr, reject_nan=True)
+    check_eps(eps)
+    check_betas(betas)
+    check_nonnegative(weight_decay, "weight_decay", reject_nan=True)
+
+
+@update_rule(check=check_adamax, init_state=init_adamax_state)
 def adamax(param, grad, state: dict, *, lr: float, betas=(0.9, 0.999), eps: float = 1e-8,
            weight_decay: float = 0.0, maximize: bool = False) -> None:
     r"""One AdaMax step on ``param``, in place (NumPy array, torch tensor or TensorList).
@@ -74,20 +84,6 @@ def adamax(param, grad, state: dict, *, lr: float, betas=(0.9, 0.999), eps: floa
     addcdiv_(param, exp_avg, exp_inf, value=-clr)
 
 
-adamax.init_state = init_adamax_state
-
-
-def check_adamax(lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, maximize=False) -> None:
-    """Raise ``ValueError`` (torch's wording) for invalid Adamax hyperparameters."""
-    check_lr(lr, reject_nan=True)
-    check_eps(eps)
-    check_betas(betas)
-    check_nonnegative(weight_decay, "weight_decay", reject_nan=True)
-
-
-adamax.check = check_adamax
-
-
 class Adamax(RuleOptimizer):
     """``torch.optim.Adamax`` re-implemented on the rule :func:`adamax`.
 
@@ -96,18 +92,17 @@ class Adamax(RuleOptimizer):
     2.13's class, bit-identical steps.
     """
 
-    rule = staticmethod(adamax)
+    rule = adamax
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0, foreach: bool | None = None, *,
                  maximize: bool = False, differentiable: bool = False,
                  capturable: bool = False):
-        check_adamax(lr, betas, eps, weight_decay, maximize)
+        defaults = adamax.validate(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                   maximize=maximize)
         check_flags(foreach=foreach, differentiable=differentiable, capturable=capturable)
-        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                        foreach=foreach, maximize=maximize, differentiable=differentiable,
-                        capturable=capturable)
-        super().__init__(params, defaults)
+        super().__init__(params, dict(defaults, foreach=foreach, differentiable=differentiable,
+                                      capturable=capturable))
 
     def _foreach_hyperparameters(self, hyper: dict) -> dict:
         """torch's multi-tensor Adamax reads a tensor ``lr`` as a Python float."""

@@ -1,14 +1,16 @@
 """The bridge between an update rule and ``torch.optim.Optimizer``.
 
-An *update rule* in course_lib is a plain function
+An *update rule* in course_lib is a :class:`~course_lib.optim.rule.Rule`, made by decorating a
+function
 
-    rule(param, grad, state, **hyperparameters) -> None
+    @update_rule(check=..., init_state=...)
+    def rule(param, grad, state, *, lr, ...) -> None
 
 that updates ``param`` (and the arrays in the dict ``state``) in place. It is written with
 array operators and the helpers of :mod:`course_lib.arrays` only, so the same function runs
-on NumPy arrays (the toy problems of the book, see :func:`course_lib.descent.run`), on torch
-tensors and on :class:`~course_lib.arrays.TensorList` s. That is the course's rule of *one
-definition per method*.
+on NumPy arrays (the toy problems of the book, see :func:`course_lib.optim.descent.run`), on
+torch tensors and on :class:`~course_lib.arrays.TensorList` s. That is the course's rule of
+*one definition per method*.
 
 :class:`RuleOptimizer` turns a rule into a ``torch.optim.Optimizer``: param groups,
 ``step(closure)``, ``zero_grad()``, ``state_dict()``/``load_state_dict()`` and hooks are all
@@ -19,32 +21,38 @@ dtype and step count (``foreach=True``), with the group's hyperparameters.
 
 from __future__ import annotations
 
-import functools
 import inspect
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import torch
 
 from ..arrays import TensorList, real_view
 from .common import coupled_gradient
+from .rule import Rule, apply, as_rule
 
-__all__ = ["RuleOptimizer", "coupled_gradient"]
+__all__ = ["RuleOptimizer", "coupled_gradient", "to_scalar", "scalar_dtype"]
 
 
-def _to_scalar(x):
+def to_scalar(x: Any) -> Any:
     """torch's ``_to_scalar``: a 1-element tensor becomes 0-d; anything else is unchanged."""
     return x.squeeze() if isinstance(x, torch.Tensor) and x.dim() != 0 else x
 
 
-def _scalar_dtype():
+def scalar_dtype() -> torch.dtype:
+    """The dtype of torch's 0-d state tensors (``step``): float64 if that is torch's default
+    dtype, float32 otherwise."""
     return torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
 
 
 class RuleOptimizer(torch.optim.Optimizer):
     """A ``torch.optim.Optimizer`` whose step applies ``self.rule`` to every parameter.
 
-    Subclasses set ``rule`` (a staticmethod) and call ``super().__init__(params, defaults)``
-    after validating ``defaults``. The rule receives, from each param group, the entries named
-    by its keyword-only parameters.
+    Subclasses set ``rule`` (a :class:`~course_lib.optim.rule.Rule`: ``rule = sgd``; a plain
+    function is wrapped by :func:`~course_lib.optim.rule.as_rule`, ``staticmethod`` or not) and
+    call ``super().__init__(params, defaults)`` with ``defaults`` from ``rule.validate(...)``
+    plus torch's implementation switches. The rule receives, from each param group, the
+    entries named by its keyword-only parameters (``rule.names``).
 
     Class attributes a subclass may set: ``supports_sparse`` (False: a sparse gradient raises
     ``sparse_message``, torch's wording), ``scalar_state`` (state entries torch keeps as 0-d
@@ -56,13 +64,20 @@ class RuleOptimizer(torch.optim.Optimizer):
     it, so each ``_foreach_*`` call sees one value).
     """
 
-    rule = None
-    supports_sparse = False
-    sparse_message = "{name} does not support sparse gradients"
-    scalar_state = ("step",)
-    views_complex_as_real = True
-    foreach_tensor_lr_message = None
-    foreach_reads = ("step",)
+    rule: ClassVar[Rule | Callable[..., Any] | None] = None
+    supports_sparse: ClassVar[bool] = False
+    sparse_message: ClassVar[str] = "{name} does not support sparse gradients"
+    scalar_state: ClassVar[tuple[str, ...]] = ("step",)
+    views_complex_as_real: ClassVar[bool] = True
+    foreach_tensor_lr_message: ClassVar[str | None] = None
+    foreach_reads: ClassVar[tuple[str, ...]] = ("step",)
+
+    @classmethod
+    def get_rule(cls) -> Rule:
+        """The class's rule as a :class:`~course_lib.optim.rule.Rule`."""
+        if cls.rule is None:
+            raise TypeError(f"{cls.__name__} sets no update rule (class attribute 'rule')")
+        return as_rule(cls.rule)
 
     # ------------------------------------------------------------------ loading
     def __setstate__(self, state):
@@ -78,15 +93,15 @@ class RuleOptimizer(torch.optim.Optimizer):
                 p_state = self.state.get(p, {})
                 for key in self.scalar_state:
                     if key in p_state and not torch.is_tensor(p_state[key]):
-                        p_state[key] = torch.tensor(float(p_state[key]), dtype=_scalar_dtype())
+                        p_state[key] = torch.tensor(float(p_state[key]), dtype=scalar_dtype())
 
     # ------------------------------------------------------------------ stepping
     def hyperparameters(self, group: dict) -> dict:
         """The keyword arguments the rule receives for one param group (a tensor ``lr`` is
         passed on as a 0-d tensor, as torch does)."""
-        hyper = {k: group[k] for k in _keyword_only(type(self).rule)}
+        hyper = {k: group[k] for k in self.get_rule().names}
         if "lr" in hyper:
-            hyper["lr"] = _to_scalar(hyper["lr"])
+            hyper["lr"] = to_scalar(hyper["lr"])
         return hyper
 
     @torch.no_grad()
@@ -96,7 +111,7 @@ class RuleOptimizer(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        rule = type(self).rule
+        rule = self.get_rule()
         for group in self.param_groups:
             hyper = self.hyperparameters(group)
             params = []
@@ -109,8 +124,8 @@ class RuleOptimizer(torch.optim.Optimizer):
             if group.get("foreach") and not any(p.grad.is_sparse for p in params):
                 self._foreach_step(params, hyper)
             else:
-                for p in params:
-                    rule(p, p.grad, self.state[p], **hyper)
+                apply(rule, params, [p.grad for p in params], [self.state[p] for p in params],
+                      hyper)
         return loss
 
     def _foreach_hyperparameters(self, hyper: dict) -> dict:
@@ -121,11 +136,11 @@ class RuleOptimizer(torch.optim.Optimizer):
     def _foreach_step(self, params, hyper):
         """The rule applied to lists of tensors, as torch's ``foreach=True`` path: one call
         per (device, dtype, state layout, values of ``foreach_reads``) bucket."""
-        rule = type(self).rule
+        rule = self.get_rule()
         if self.foreach_tensor_lr_message and isinstance(hyper.get("lr"), torch.Tensor):
             raise RuntimeError(self.foreach_tensor_lr_message)
         hyper = self._foreach_hyperparameters(hyper)
-        init = getattr(rule, "init_state", None)
+        init = rule.init_state
         buckets: dict = {}
         for p in params:
             state = self.state[p]
@@ -140,11 +155,11 @@ class RuleOptimizer(torch.optim.Optimizer):
                 # torch's multi-tensor functions view complex tensors as real first
                 params = TensorList([real_view(p) for p in bucket])
                 grads = TensorList([real_view(p.grad) for p in bucket])
-                rule(params, grads, _StateList(states, real_view), **hyper)
+                rule.update(params, grads, _StateList(states, real_view), **hyper)
             else:
                 params = TensorList(bucket)
                 grads = TensorList([p.grad for p in bucket])
-                rule(params, grads, _StateList(states, None), **hyper)
+                rule.update(params, grads, _StateList(states, None), **hyper)
 
 
 class _StateList:
@@ -179,8 +194,3 @@ class _StateList:
         for key, value in other.items():
             self[key] = value
 
-
-@functools.cache
-def _keyword_only(rule) -> tuple[str, ...]:
-    return tuple(name for name, p in inspect.signature(rule).parameters.items()
-                 if p.kind is inspect.Parameter.KEYWORD_ONLY)

@@ -34,10 +34,12 @@ Beyond quadratics, for an :math:`L`-smooth function (gradient :math:`L`-Lipschit
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+
+from ..result import OptimizeResult
 
 __all__ = [
     "gd_rate",
@@ -208,7 +210,9 @@ def descent_coefficient(eta, L):
     If :math:`\nabla f` is :math:`L`-Lipschitz, then for every :math:`\theta` and
     :math:`g = \nabla f(\theta)`
 
-    .. math:: f(\theta - \eta g) \le f(\theta) - \eta\Bigl(1 - \frac{L\eta}{2}\Bigr)\lVert g\rVert^2,
+    .. math::
+
+        f(\theta - \eta g) \le f(\theta) - \eta\Bigl(1 - \frac{L\eta}{2}\Bigr)\lVert g\rVert^2,
 
     so a gradient step decreases :math:`f` whenever :math:`0 < \eta < 2/L`
     (:math:`c > 0`); the guaranteed decrease is largest, :math:`\lVert g\rVert^2/(2L)`, at
@@ -266,21 +270,32 @@ def nesterov_momentum_schedule(steps: int) -> np.ndarray:
     return (a[:-1] - 1.0) / a[1:]
 
 
-@dataclass
-class AcceleratedRun:
-    """Iterates of :func:`nesterov_accelerated`.
+class AcceleratedRun(OptimizeResult):
+    r"""What :func:`nesterov_accelerated` returns: an :class:`~course_lib.result.OptimizeResult`
+    (scipy's field names) with the two sequences of the method.
 
     Attributes
     ----------
-    xs : array (steps + 1, n) -- :math:`x_0, \\dots, x_T`, the gradient-step points.
-    ys : array (steps + 1, n) -- :math:`y_0, \\dots, y_T`, the extrapolated points at which
-        the gradients are taken (PyTorch's iterates with ``nesterov=True``).
-    momenta : array (steps,) -- :math:`\\mu_1, \\dots, \\mu_T` used in the extrapolations.
+    x : array (n,) -- :math:`x_T`, the last gradient-step point.
+    nit : int -- :math:`T`; njev : int -- gradient evaluations (:math:`T`).
+    status : int -- 1 (all steps taken); success : True; message : str.
+    path : array (T + 1, n) -- :math:`x_0, \dots, x_T`, the gradient-step points.
+    ys : array (T + 1, n) -- :math:`y_0, \dots, y_T`, the extrapolated points at which the
+        gradients are taken (PyTorch's iterates with ``nesterov=True``).
+    momenta : array (T,) -- :math:`\mu_1, \dots, \mu_T` used in the extrapolations.
+
+    ``xs`` is a read-only alias of ``path`` (the name of course_lib 0.1).
     """
 
-    xs: np.ndarray
-    ys: np.ndarray
-    momenta: np.ndarray
+    @property
+    def xs(self) -> np.ndarray:
+        """:math:`x_0, \\dots, x_T` (alias of ``path``)."""
+        return self["path"]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "xs":
+            raise AttributeError("AcceleratedRun.xs is a read-only alias of path")
+        super().__setattr__(name, value)
 
 
 def nesterov_accelerated(grad: Callable, x0, steps: int, lr: float,
@@ -327,7 +342,10 @@ def nesterov_accelerated(grad: Callable, x0, steps: int, lr: float,
         x = x_new
         xs.append(x.copy())
         ys.append(y.copy())
-    return AcceleratedRun(np.array(xs), np.array(ys), momenta)
+    path = np.array(xs)
+    return AcceleratedRun(x=path[-1].copy(), nit=steps, njev=steps, status=1, success=True,
+                          message=f"completed {steps} steps", path=path, ys=np.array(ys),
+                          momenta=momenta, method="nesterov_accelerated")
 
 
 def nesterov_convex_bound(t, L: float, distance: float):

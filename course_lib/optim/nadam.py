@@ -41,11 +41,20 @@ weight decay included, acts on ``torch.view_as_real``, as torch's does.
 
 from __future__ import annotations
 
-from ..arrays import TensorList, addcdiv_, item, real_view, scalar_state, sqrt, sqrt_, \
-    step_counter, zeros_like
+from ..arrays import (
+    TensorList,
+    addcdiv_,
+    item,
+    real_view,
+    scalar_state,
+    sqrt,
+    sqrt_,
+    step_counter,
+    zeros_like,
+)
 from .base import RuleOptimizer
-from .common import bias_correction, coupled_gradient, moving_average_, \
-    moving_average_of_squares_
+from .common import bias_correction, coupled_gradient, moving_average_, moving_average_of_squares_
+from .rule import update_rule
 from .validation import check_betas, check_eps, check_flags, check_lr, check_nonnegative
 
 __all__ = ["nadam", "check_nadam", "NAdam"]
@@ -59,6 +68,16 @@ def init_nadam_state(param, state: dict, **_) -> None:
     state["exp_avg_sq"] = zeros_like(param)
 
 
+def check_nadam(lr, betas, eps, weight_decay, momentum_decay, **_) -> None:
+    """Raise ``ValueError`` (torch's wording) for invalid NAdam hyperparameters."""
+    check_lr(lr, reject_nan=True)
+    check_eps(eps)
+    check_betas(betas)
+    check_nonnegative(weight_decay, "weight_decay", reject_nan=True)
+    check_nonnegative(momentum_decay, "momentum_decay", reject_nan=True)
+
+
+@update_rule(check=check_nadam, init_state=init_nadam_state)
 def nadam(param, grad, state: dict, *, lr: float, betas=(0.9, 0.999), eps: float = 1e-8,
           weight_decay: float = 0.0, momentum_decay: float = 4e-3,
           decoupled_weight_decay: bool = False, maximize: bool = False) -> None:
@@ -102,22 +121,6 @@ def nadam(param, grad, state: dict, *, lr: float, betas=(0.9, 0.999), eps: float
     addcdiv_(param, exp_avg, denom, value=(-lr * mu_next) / (1.0 - mu_product_next))
 
 
-nadam.init_state = init_nadam_state
-
-
-def check_nadam(lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3,
-                decoupled_weight_decay=False, maximize=False) -> None:
-    """Raise ``ValueError`` (torch's wording) for invalid NAdam hyperparameters."""
-    check_lr(lr, reject_nan=True)
-    check_eps(eps)
-    check_betas(betas)
-    check_nonnegative(weight_decay, "weight_decay", reject_nan=True)
-    check_nonnegative(momentum_decay, "momentum_decay", reject_nan=True)
-
-
-nadam.check = check_nadam
-
-
 class NAdam(RuleOptimizer):
     """``torch.optim.NAdam`` re-implemented on the rule :func:`nadam`.
 
@@ -126,7 +129,7 @@ class NAdam(RuleOptimizer):
     (torch's keys, ``mu_product`` a 0-d tensor) as torch 2.13's class, bit-identical steps.
     """
 
-    rule = staticmethod(nadam)
+    rule = nadam
     foreach_reads = ("step", "mu_product")
     scalar_state = ("step", "mu_product")
 
@@ -135,12 +138,10 @@ class NAdam(RuleOptimizer):
                  decoupled_weight_decay: bool = False, *, foreach: bool | None = None,
                  maximize: bool = False, capturable: bool = False,
                  differentiable: bool = False):
-        check_nadam(lr, betas, eps, weight_decay, momentum_decay, decoupled_weight_decay,
-                    maximize)
+        defaults = nadam.validate(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                  momentum_decay=momentum_decay,
+                                  decoupled_weight_decay=decoupled_weight_decay,
+                                  maximize=maximize)
         check_flags(foreach=foreach, capturable=capturable, differentiable=differentiable)
-        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                        momentum_decay=momentum_decay,
-                        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize,
-                        foreach=foreach, capturable=capturable,
-                        differentiable=differentiable)
-        super().__init__(params, defaults)
+        super().__init__(params, dict(defaults, foreach=foreach, capturable=capturable,
+                                      differentiable=differentiable))

@@ -45,6 +45,7 @@ from __future__ import annotations
 from ..arrays import add_, addcdiv_, addcmul, real_view, sqrt, sqrt_, step_counter, zeros_like
 from .base import RuleOptimizer
 from .common import coupled_gradient, moving_average_, moving_average_of_squares_
+from .rule import update_rule
 from .validation import check_eps, check_flags, check_lr, check_nonnegative
 
 __all__ = ["rmsprop", "check_rmsprop", "RMSprop"]
@@ -61,6 +62,16 @@ def init_rmsprop_state(param, state: dict, *, momentum: float = 0.0, centered: b
         state["grad_avg"] = zeros_like(param)
 
 
+def check_rmsprop(lr, alpha, eps, weight_decay, momentum, **_) -> None:
+    """Raise ``ValueError`` (torch's wording) for invalid RMSprop hyperparameters."""
+    check_lr(lr, reject_nan=True)
+    check_eps(eps)
+    check_nonnegative(momentum, "momentum", reject_nan=True)
+    check_nonnegative(weight_decay, "weight_decay", reject_nan=True)
+    check_nonnegative(alpha, "alpha", reject_nan=True)
+
+
+@update_rule(check=check_rmsprop, init_state=init_rmsprop_state)
 def rmsprop(param, grad, state: dict, *, lr: float, alpha: float = 0.99, eps: float = 1e-8,
             weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
             maximize: bool = False) -> None:
@@ -100,22 +111,6 @@ def rmsprop(param, grad, state: dict, *, lr: float, alpha: float = 0.99, eps: fl
         addcdiv_(param, g, avg, value=-lr)
 
 
-rmsprop.init_state = init_rmsprop_state
-
-
-def check_rmsprop(lr, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False,
-                  maximize=False) -> None:
-    """Raise ``ValueError`` (torch's wording) for invalid RMSprop hyperparameters."""
-    check_lr(lr, reject_nan=True)
-    check_eps(eps)
-    check_nonnegative(momentum, "momentum", reject_nan=True)
-    check_nonnegative(weight_decay, "weight_decay", reject_nan=True)
-    check_nonnegative(alpha, "alpha", reject_nan=True)
-
-
-rmsprop.check = check_rmsprop
-
-
 class RMSprop(RuleOptimizer):
     """``torch.optim.RMSprop`` re-implemented on the rule :func:`rmsprop`.
 
@@ -124,16 +119,15 @@ class RMSprop(RuleOptimizer):
     hooks and state dict (torch's keys) as torch 2.13's class, bit-identical steps.
     """
 
-    rule = staticmethod(rmsprop)
+    rule = rmsprop
     foreach_reads = ()
 
     def __init__(self, params, lr=1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0, momentum: float = 0, centered: bool = False,
                  capturable: bool = False, foreach: bool | None = None,
                  maximize: bool = False, differentiable: bool = False):
-        check_rmsprop(lr, alpha, eps, weight_decay, momentum, centered, maximize)
+        defaults = rmsprop.validate(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                    momentum=momentum, centered=centered, maximize=maximize)
         check_flags(foreach=foreach, capturable=capturable, differentiable=differentiable)
-        defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
-                        weight_decay=weight_decay, capturable=capturable, foreach=foreach,
-                        maximize=maximize, differentiable=differentiable)
-        super().__init__(params, defaults)
+        super().__init__(params, dict(defaults, capturable=capturable, foreach=foreach,
+                                      differentiable=differentiable))

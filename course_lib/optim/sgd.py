@@ -8,7 +8,8 @@ momentum :math:`\mu`, dampening :math:`\tau` and weight decay :math:`\lambda`:
     g_t &\leftarrow \pm\nabla f(\theta_{t-1}) + \lambda\,\theta_{t-1}
           \qquad(\text{minus sign when maximizing})\\
     b_t &\leftarrow \begin{cases} g_t & t = 1\\ \mu\, b_{t-1} + (1-\tau)\, g_t & t>1\end{cases}\\
-    d_t &\leftarrow \begin{cases} g_t + \mu\, b_t & \text{Nesterov}\\ b_t & \text{otherwise}\end{cases}\\
+    d_t &\leftarrow \begin{cases} g_t + \mu\, b_t & \text{Nesterov}\\
+                                  b_t & \text{otherwise}\end{cases}\\
     \theta_t &\leftarrow \theta_{t-1} - \eta\, d_t
 
 Conventions (they differ between sources; the book's appendix compares them):
@@ -35,11 +36,23 @@ from __future__ import annotations
 from ..arrays import add, add_, clone
 from .base import RuleOptimizer
 from .common import coupled_gradient
+from .rule import update_rule
 from .validation import check_flags, check_lr, check_nonnegative
 
 __all__ = ["sgd", "check_sgd", "SGD"]
 
 
+def check_sgd(lr, momentum, dampening, weight_decay, nesterov, **_) -> None:
+    """Raise ``ValueError`` (torch's wording) for invalid SGD hyperparameters (called by
+    ``sgd.validate`` with all of them, defaults filled in)."""
+    check_lr(lr)
+    check_nonnegative(momentum, "momentum")
+    check_nonnegative(weight_decay, "weight_decay")
+    if nesterov and (momentum <= 0 or dampening != 0):
+        raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+
+
+@update_rule(check=check_sgd)
 def sgd(param, grad, state: dict, *, lr: float, momentum: float = 0.0, dampening: float = 0.0,
         weight_decay: float = 0.0, nesterov: bool = False, maximize: bool = False) -> None:
     r"""One SGD step on ``param``, in place (NumPy array, torch tensor or TensorList).
@@ -72,19 +85,6 @@ def sgd(param, grad, state: dict, *, lr: float, momentum: float = 0.0, dampening
     add_(param, g, alpha=-lr)
 
 
-def check_sgd(lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
-              maximize=False) -> None:
-    """Raise ``ValueError`` (torch's wording) for invalid SGD hyperparameters."""
-    check_lr(lr)
-    check_nonnegative(momentum, "momentum")
-    check_nonnegative(weight_decay, "weight_decay")
-    if nesterov and (momentum <= 0 or dampening != 0):
-        raise ValueError("Nesterov momentum requires a momentum and zero dampening")
-
-
-sgd.check = check_sgd
-
-
 class SGD(RuleOptimizer):
     """``torch.optim.SGD`` re-implemented on the rule :func:`sgd`.
 
@@ -94,7 +94,7 @@ class SGD(RuleOptimizer):
     :class:`~course_lib.arrays.TensorList` s (torch's ``_foreach_*`` kernels).
     """
 
-    rule = staticmethod(sgd)
+    rule = sgd
     foreach_reads = ()
     supports_sparse = True
     views_complex_as_real = False
@@ -103,9 +103,8 @@ class SGD(RuleOptimizer):
                  weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False,
                  foreach: bool | None = None, differentiable: bool = False,
                  fused: bool | None = None):
-        check_sgd(lr, momentum, dampening, weight_decay, nesterov, maximize)
+        defaults = sgd.validate(lr=lr, momentum=momentum, dampening=dampening,
+                                weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
         check_flags(foreach=foreach, differentiable=differentiable, fused=fused)
-        defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
-                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
-                        foreach=foreach, differentiable=differentiable, fused=fused)
-        super().__init__(params, defaults)
+        super().__init__(params, dict(defaults, foreach=foreach, differentiable=differentiable,
+                                      fused=fused))

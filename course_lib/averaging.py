@@ -23,7 +23,7 @@ Three different things that are often given each other's names:
   *ensemble* (snapshot ensembles, FGE), which costs one forward pass per member.
 
 What is here: :func:`uniform_average` and :func:`exponential_average` (the running averages
-of a whole sequence, e.g. a :class:`~course_lib.descent.Trajectory`'s ``xs``);
+of a whole sequence, e.g. a :class:`~course_lib.optim.descent.Trajectory`'s ``xs``);
 :class:`UniformAverage` and :class:`ExponentialMovingAverage` (the same, one
 :meth:`~UniformAverage.update` at a time, on NumPy arrays, tensors, lists or dicts of them,
 or the parameters of a ``torch.nn.Module``); :class:`SWA` and :func:`update_bn`, which equal
@@ -34,16 +34,17 @@ from __future__ import annotations
 
 import copy
 import numbers
+from typing import Any
 
 import numpy as np
 import torch
 
 __all__ = [
-    "uniform_average",
-    "exponential_average",
-    "UniformAverage",
-    "ExponentialMovingAverage",
     "SWA",
+    "ExponentialMovingAverage",
+    "UniformAverage",
+    "exponential_average",
+    "uniform_average",
     "update_bn",
 ]
 
@@ -127,7 +128,7 @@ def _leaves(x):
         return {name: p.detach() for name, p in x.named_parameters()}
     if isinstance(x, torch.Tensor):
         return x.detach()
-    if isinstance(x, np.ndarray) or isinstance(x, numbers.Number):
+    if isinstance(x, (np.ndarray, numbers.Number)):
         return np.asarray(x, dtype=float) if not isinstance(x, np.ndarray) else x
     if isinstance(x, dict):
         return {k: _leaves(v) for k, v in x.items()}
@@ -291,6 +292,8 @@ class SWA(torch.nn.Module):
     (constant or :func:`course_lib.schedules.cyclic`; torch's ``SWALR``).
     """
 
+    n_averaged: torch.Tensor
+
     def __init__(self, model: torch.nn.Module):
         super().__init__()
         self.module = copy.deepcopy(model)
@@ -311,7 +314,7 @@ class SWA(torch.nn.Module):
             if n == 0:
                 p_avg.copy_(p)
             else:
-                p_avg += (p - p_avg) / (n + 1)
+                p_avg.add_((p - p_avg) / (n + 1))
         for b_avg, b in zip(self.module.buffers(), model.buffers(), strict=True):
             b_avg.copy_(b.detach().to(b_avg.device))
         self.n_averaged += 1
@@ -347,7 +350,8 @@ def update_bn(data, model: torch.nn.Module, device=None) -> torch.nn.Module:
            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
     if not bns:
         return model
-    sums = {m: [0, 0, 0] for m in bns}  # sum of means, sum of variances, number of batches
+    sums: dict[Any, list[Any]] = {m: [0, 0, 0] for m in bns}
+    # per layer: sum of means, sum of variances, number of batches
 
     def hook(module, inputs):
         x = inputs[0]
@@ -376,6 +380,8 @@ def update_bn(data, model: torch.nn.Module, device=None) -> torch.nn.Module:
     for m in bns:
         mean_sum, var_sum, count = sums[m]
         m.reset_running_stats()
+        assert m.running_mean is not None and m.running_var is not None
+        assert m.num_batches_tracked is not None
         if count:
             m.running_mean.copy_(mean_sum / count)
             m.running_var.copy_(var_sum / count)

@@ -14,8 +14,8 @@ from course_lib.averaging import (
     uniform_average,
     update_bn,
 )
-from course_lib.descent import run
 from course_lib.optim import sgd
+from course_lib.optim.descent import run
 
 RTOL = 1e-12
 
@@ -51,7 +51,8 @@ def test_exponential_average_equals_closed_forms(rng, decay):
         np.testing.assert_allclose(corrected[t - 1], (w @ rows) / (1 - b**t), rtol=RTOL, atol=1e-14)
     const = np.full((50, 2), 3.0)  # weights sum to one in both conventions
     np.testing.assert_allclose(exponential_average(const, b), const, rtol=1e-14)
-    np.testing.assert_allclose(exponential_average(const, b, bias_correction=True), const, rtol=1e-14)
+    np.testing.assert_allclose(exponential_average(const, b, bias_correction=True), const,
+                               rtol=1e-14)
 
 
 def test_stateful_averages_equal_the_sequence_functions(rng):
@@ -60,10 +61,11 @@ def test_stateful_averages_equal_the_sequence_functions(rng):
         0.9, bias_correction=True)
     for t, x in enumerate(xs):
         np.testing.assert_allclose(u.update(x), uniform_average(xs[: t + 1])[-1], rtol=RTOL)
-        np.testing.assert_allclose(e.update(x), exponential_average(xs[: t + 1], 0.9)[-1], rtol=RTOL)
-        c.update(x)
-        np.testing.assert_allclose(c.value, exponential_average(xs[: t + 1], 0.9, bias_correction=True)[-1],
+        np.testing.assert_allclose(e.update(x), exponential_average(xs[: t + 1], 0.9)[-1],
                                    rtol=RTOL)
+        c.update(x)
+        corrected = exponential_average(xs[: t + 1], 0.9, bias_correction=True)[-1]
+        np.testing.assert_allclose(c.value, corrected, rtol=RTOL)
     assert u.count == e.count == 100
     # containers: a dict of a tensor and an array, a list
     avg = UniformAverage()
@@ -164,8 +166,8 @@ def test_swa_equals_AveragedModel_plus_update_bn(make):
     X = torch.randn(20, 4, generator=gen)
     torch.testing.assert_close(ours(X), theirs(X), rtol=1e-10, atol=1e-13)
     # the statistics really changed: they are not those of the last model
-    assert not torch.allclose(s_ours["1.running_mean" if make is _mlp else "bn1.running_mean"],
-                              model.state_dict()["1.running_mean" if make is _mlp else "bn1.running_mean"])
+    key = "1.running_mean" if make is _mlp else "bn1.running_mean"
+    assert not torch.allclose(s_ours[key], model.state_dict()[key])
 
 
 def test_update_bn_of_a_tensor_is_one_batch():
@@ -237,7 +239,8 @@ def test_errata_33_last_iterate_vs_ema_vs_uniform_on_a_noisy_quadratic():
         xs[t] = x
     rms = lambda a: np.sqrt(np.mean(np.sum(a**2, axis=-1)))  # noqa: E731
     theory_last = np.sqrt(d * eta / (2 - eta))
-    theory_ema = theory_last * np.sqrt((1 - beta) / (1 + beta) * (1 + phi * beta) / (1 - phi * beta))
+    theory_ema = theory_last * np.sqrt((1 - beta) / (1 + beta)
+                                       * (1 + phi * beta) / (1 - phi * beta))
     assert rms(xs[-1]) == pytest.approx(theory_last, rel=0.15)
     assert rms(exponential_average(xs, beta)[-1]) == pytest.approx(theory_ema, rel=0.15)
     assert rms(uniform_average(xs)[-1]) == pytest.approx(np.sqrt(d / steps), rel=0.15)

@@ -5,8 +5,8 @@ import pytest
 import torch
 from torch.nn.utils.parametrizations import weight_norm
 
-from course_lib import init
-from course_lib.gradcheck import check_layer, relative_error
+from course_lib.nn import init
+from course_lib.nn.gradcheck import check_layer, relative_error
 from course_lib.nn.layers import Linear, ReLU, Residual, Tanh, WeightNormLinear
 from course_lib.nn.module import Sequential
 from course_lib.nn.normalization import BatchNorm1d, BatchNorm2d
@@ -148,7 +148,9 @@ def test_residual_block_backward_against_finite_differences_and_torch():
 
 def test_zero_init_residual_is_the_identity_and_passes_gradients_through():
     rng = np.random.default_rng(6)
-    zeros = lambda m, n, r: np.zeros((m, n))
+    def zeros(m, n, r):
+        return np.zeros((m, n))
+
     blocks = [Residual(Linear(8, 8, rng, init=init.he_normal), ReLU(),
                        Linear(8, 8, rng, init=zeros)) for _ in range(10)]
     net = Sequential(*blocks)

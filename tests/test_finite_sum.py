@@ -8,13 +8,11 @@ import numpy as np
 import pytest
 import scipy.optimize
 import torch
-
-from course_lib.descent import run
-from course_lib.finite_sum import LeastSquares, LogisticRegression
-from course_lib.optim import sgd
 from finite_differences import TOL, central_difference, rel_err
 
-
+from course_lib.objectives.finite_sum import LeastSquares, LogisticRegression
+from course_lib.optim import sgd
+from course_lib.optim.descent import run
 
 
 def make_least_squares(rng, N=12, d=3):
@@ -196,7 +194,7 @@ def test_errors(rng):
     obj.minibatch_oracle(6, rng, sampling="replacement")  # allowed with replacement
     with pytest.raises(ValueError, match=r"Invalid sampling: 'bootstrap'"):
         obj.minibatch_oracle(2, rng, sampling="bootstrap")
-    with pytest.raises(ValueError, match=r"rng must be a numpy.random.Generator"):
+    with pytest.raises(TypeError, match=r"rng must be a numpy.random.Generator"):
         obj.minibatch_oracle(2, 0)
     with pytest.raises(ValueError, match=r"idx out of range"):
         obj.minibatch_grad(np.zeros(2), np.array([5]))

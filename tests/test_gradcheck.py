@@ -1,5 +1,5 @@
-"""course_lib.gradcheck: finite differences against known gradients, error orders, and a
-check_layer that really fails on a wrong backward."""
+"""course_lib.nn.gradcheck: finite differences against known gradients and torch autograd, error
+orders, and a check_layer that really fails on a wrong backward."""
 
 import copy
 
@@ -7,8 +7,13 @@ import numpy as np
 import pytest
 
 from course_lib import nn
-from course_lib.gradcheck import (check_layer, numerical_gradient, numerical_gradient_array,
-                                  relative_error)
+from course_lib.nn.gradcheck import (
+    check_layer,
+    numerical_gradient,
+    numerical_gradient_array,
+    numerical_jacobian,
+    relative_error,
+)
 
 
 def f_scalar(x):
@@ -33,6 +38,24 @@ def test_numerical_gradient_array_is_the_vector_jacobian_product(rng):
     f = lambda z: np.tanh(A @ z)  # noqa: E731
     jvp_t = A.T @ ((1 - np.tanh(A @ x) ** 2) * v)  # J^T v
     assert relative_error(numerical_gradient_array(f, x, v), jvp_t) <= 1e-8
+
+
+def test_numerical_jacobian_matches_torch_autograd(rng):
+    """The independent reference: torch.autograd.functional.jacobian (float64)."""
+    import torch
+
+    A = rng.standard_normal((3, 4))
+    x = rng.standard_normal(4)
+    before = x.copy()
+    J = numerical_jacobian(lambda z: np.tanh(A @ z) * z[0], x)
+    J_t = torch.autograd.functional.jacobian(
+        lambda z: torch.tanh(torch.tensor(A) @ z) * z[0], torch.tensor(x)).numpy()
+    assert J.shape == (3, 4) and relative_error(J, J_t) <= 1e-8  # measured ~1e-10
+    g = numerical_jacobian(f_scalar, x)  # a scalar function: the gradient, shape (n,)
+    assert g.shape == (4,) and relative_error(g, grad_scalar(x)) <= 1e-8
+    assert np.array_equal(x, before)
+    with pytest.raises(ValueError, match=r"Invalid x: shape \(2, 2\)"):
+        numerical_jacobian(np.sum, np.ones((2, 2)))
 
 
 def test_identity_layer_output_aliasing_x_is_handled(rng):
@@ -129,11 +152,15 @@ def test_bias_before_batchnorm_has_zero_gradient(rng):
      r"dout has shape \(3,\) but f\(x\) has shape \(2,\)"),
     (lambda: relative_error(np.ones(2), np.ones(3)),
      r"relative_error needs arrays of the same shape, got \(2,\) and \(3,\)"),
-    (lambda: check_layer(lambda z: z, np.ones((2, 2))),
-     r"check_layer expects a course_lib\.nn\.Module, got function"),
     (lambda: check_layer(nn.ReLU(), np.ones((2, 2)), dout=np.ones(3)),
      r"dout has shape \(3,\) but the output has shape \(2, 2\)"),
 ])
 def test_bad_arguments_raise(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_wrong_layer_type_raises_type_error():
+    message = r"check_layer expects a course_lib\.nn\.Module, got function"
+    with pytest.raises(TypeError, match=message):
+        check_layer(lambda z: z, np.ones((2, 2)))

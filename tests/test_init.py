@@ -1,4 +1,4 @@
-"""course_lib.init: sample statistics against the variance formulas and against torch.nn.init's
+"""course_lib.nn.init: sample statistics against the variance formulas and against torch.nn.init's
 samples; gains against torch.nn.init.calculate_gain; ERRATA 7 and 25."""
 
 import math
@@ -8,7 +8,7 @@ import pytest
 import torch
 from scipy.stats import kurtosis
 
-from course_lib import init
+from course_lib.nn import init
 
 M, N = 400, 2500  # fan_in, fan_out: 1e6 draws; m != n so fan_in and fan_out modes differ
 # Relative standard error of a sample variance from 1e6 draws: sqrt((kurtosis - 1) / n) =
@@ -123,7 +123,7 @@ def test_sparse_has_k_nonzero_inputs_per_unit():
 def test_torch_sparse_zeroes_a_fraction_of_each_input_not_of_each_unit():
     """torch.nn.init.sparse_ zeroes ceil(sparsity * fan_out) entries of every *column* of its
     (fan_out, fan_in) weight -- of every input's outgoing weights -- so the number of inputs
-    per unit varies, unlike Martens' scheme (course_lib.init.sparse)."""
+    per unit varies, unlike Martens' scheme (course_lib.nn.init.sparse)."""
     T = torch.nn.init.sparse_(torch.empty(300, 50), sparsity=0.9).numpy()
     zeros_per_input = np.sum(T == 0, axis=0)
     assert np.all(zeros_per_input == math.ceil(0.9 * 300))

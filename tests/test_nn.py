@@ -9,9 +9,9 @@ from scipy.special import expit
 from scipy.stats import skew
 
 from course_lib import nn
-from course_lib.data import minibatches, one_hot
-from course_lib.gradcheck import check_layer, numerical_gradient_array, relative_error
+from course_lib.nn.gradcheck import check_layer, numerical_gradient_array, relative_error
 from course_lib.numerics import log_softmax, softmax
+from course_lib.objectives.data import minibatches, one_hot
 from course_lib.optim import sgd
 
 FD_TOL = 1e-7  # the issue's bound; measured worst over 300 random shapes: 2.4e-9
@@ -236,16 +236,6 @@ def test_layernorm_matches_torch(seed):
     assert np.array_equal(back.gamma, ours.gamma) and np.array_equal(back.beta, ours.beta)
 
 
-def test_functional_layernorm_is_batchnorm_of_the_transpose():
-    rng = np.random.default_rng(4)
-    x, dout = rng.standard_normal((5, 6)), rng.standard_normal((5, 6))
-    ln, ln_cache = nn.layernorm_forward(x, np.ones(6), np.zeros(6))
-    bn, bn_cache = nn.batchnorm_forward(x.T, np.ones(5), np.zeros(5))
-    np.testing.assert_allclose(ln, bn.T, rtol=0, atol=1e-14)
-    np.testing.assert_allclose(nn.layernorm_backward(dout, ln_cache)[0],
-                               nn.batchnorm_backward(dout.T, bn_cache)[0].T, rtol=0, atol=1e-13)
-
-
 # ---------------------------------------------------------------- ERRATA demonstrations
 
 def test_errata_8_batchnorm_backward_three_terms_and_compact_form():
@@ -432,7 +422,9 @@ def test_step_with_course_sgd_trains_like_torch_optim_sgd():
     assert len(opt.states) == 5 and all("momentum_buffer" in s for s in opt.states)
 
 
-def test_step_function_equals_optimizer_and_validates():
+def test_numpy_optimizer_and_step_are_wired_to_the_same_rule_and_validate():
+    """Wiring (the torch reference is the test above): the stateful NumpyOptimizer and the
+    function nn.step drive the same rule; bad hyperparameters raise torch's message."""
     rng = np.random.default_rng(6)
     a = nn.Sequential(nn.Linear(3, 2, rng))
     b = nn.Sequential(nn.Linear.from_torch(a[0].to_torch()))
@@ -529,8 +521,6 @@ def test_modes_parameters_and_torch_roundtrip():
      r"cross-entropy expects logits of shape \(N, C\), got shape \(3,\)"),
     (lambda: nn.mse_loss(np.zeros((2, 3)), np.zeros(3)),
      r"MSE expects pred and target of the same shape, got \(2, 3\) and \(3,\)"),
-    (lambda: nn.Sequential(nn.ReLU(), np.ones(3)),
-     r"Sequential expects Module instances; layer 1 is ndarray"),
     (lambda: nn.clip_grad_norm_([np.ones(2)], -1.0), r"max_norm must be non-negative, got -1\.0"),
     (lambda: nn.Linear(2, 2, 0).backward(np.ones((1, 2))),
      r"Linear\.backward called before forward"),
@@ -538,3 +528,8 @@ def test_modes_parameters_and_torch_roundtrip():
 def test_bad_arguments_raise(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_wrong_types_raise_type_error():
+    with pytest.raises(TypeError, match=r"Sequential expects Module instances; layer 1 is ndarray"):
+        nn.Sequential(nn.ReLU(), np.ones(3))

@@ -19,11 +19,12 @@ every parameter of any :class:`course_lib.nn.Module`, losses included.
 from __future__ import annotations
 
 import copy
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["numerical_gradient", "numerical_gradient_array", "relative_error", "check_layer"]
+__all__ = ["check_layer", "numerical_gradient", "numerical_gradient_array", "numerical_jacobian",
+           "relative_error"]
 
 # Seed of the default upstream gradient: deliberately not a small integer, so that dout is
 # not the very array a test drew for x from default_rng(0) (with dout = x, BatchNorm's
@@ -90,6 +91,27 @@ def numerical_gradient_array(f: Callable[[np.ndarray], np.ndarray], x: np.ndarra
     return grad
 
 
+def numerical_jacobian(f: Callable[[np.ndarray], np.ndarray], x, h: float = 1e-6) -> np.ndarray:
+    r"""Centred-difference Jacobian of ``f`` at the vector ``x`` (shape ``(n,)``): column
+    ``k`` is :math:`(f(x+he_k)-f(x-he_k))/(2h)`, so the result has shape ``f(x).shape + (n,)``
+    -- ``(n,)`` (the gradient) for a scalar ``f``, ``(m, n)`` for ``f`` with values in
+    :math:`\mathbb R^m`. ``x`` is not modified (``f`` receives perturbed copies); any
+    array-like is accepted and converted to float64. Costs ``2n`` calls.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 1:
+        raise ValueError(f"Invalid x: shape {x.shape} (expected a vector, shape (n,))")
+    if h <= 0:
+        raise ValueError(f"h must be positive, got {h}")
+    columns = []
+    for k in range(x.size):
+        e = np.zeros_like(x)
+        e[k] = h
+        columns.append((np.asarray(f(x + e), dtype=np.float64)
+                        - np.asarray(f(x - e), dtype=np.float64)) / (2 * h))
+    return np.moveaxis(np.array(columns), 0, -1)
+
+
 def relative_error(a, b, floor: float = 0.0) -> float:
     r"""Normwise relative error
     :math:`\lVert a-b\rVert / \max(\lVert a\rVert, \lVert b\rVert, \text{floor})`
@@ -116,7 +138,7 @@ def relative_error(a, b, floor: float = 0.0) -> float:
 
 def _generators(obj, seen=None):
     """All numpy Generators held by ``obj`` and its sub-modules (for replaying randomness)."""
-    from .nn import Module
+    from .module import Module
 
     seen = set() if seen is None else seen
     if id(obj) in seen:
@@ -154,10 +176,10 @@ def check_layer(layer, x, *args, dout=None, h: float = 1e-6, rng=None, floor: fl
     ``Generator`` the layer holds is restored before each ``forward``, so all evaluations use
     the mask of the analytic pass.
     """
-    from .nn import Module
+    from .module import Module
 
     if not isinstance(layer, Module):
-        raise ValueError(f"check_layer expects a course_lib.nn.Module, got {type(layer).__name__}")
+        raise TypeError(f"check_layer expects a course_lib.nn.Module, got {type(layer).__name__}")
     layer = copy.deepcopy(layer)
     x = np.array(x, dtype=np.float64, copy=True)
     states = [(g, copy.deepcopy(g.bit_generator.state)) for g in _generators(layer)]

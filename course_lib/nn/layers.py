@@ -7,15 +7,15 @@ uses float64 throughout (the parameter default).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from scipy.special import expit
 
-from .. import init as _init
+from . import init as _init
 from .module import Module
 
-__all__ = ["Linear", "ReLU", "Tanh", "Sigmoid", "Dropout", "WeightNormLinear", "Residual"]
+__all__ = ["Dropout", "Linear", "ReLU", "Residual", "Sigmoid", "Tanh", "WeightNormLinear"]
 
 
 def _as_batch(x, features: int, layer: str) -> np.ndarray:
@@ -34,7 +34,7 @@ class Linear(Module):
     rng : :class:`numpy.random.Generator` or int seed for the initializer (``None``: fresh
         OS entropy -- pass one for reproducible runs).
     init : ``init(fan_in, fan_out, rng) -> array (fan_in, fan_out)``, any function of
-        :mod:`course_lib.init`; default :func:`course_lib.init.uniform_fan_in`,
+        :mod:`course_lib.nn.init`; default :func:`course_lib.nn.init.uniform_fan_in`,
         :math:`U(\pm1/\sqrt m)`, which is also torch's default for ``nn.Linear``.
     bias : whether to add :math:`b`. It starts at 0 (torch draws it from
         :math:`U(\pm1/\sqrt m)`; zero is the usual choice, GBC §8.4).
@@ -87,7 +87,7 @@ class Linear(Module):
         return dout @ self.W.T
 
     @classmethod
-    def from_torch(cls, module) -> "Linear":
+    def from_torch(cls, module) -> Linear:
         """A copy of a ``torch.nn.Linear`` (``W = weight.T``), in the module's dtype."""
         layer = cls.__new__(cls)
         Module.__init__(layer)
@@ -272,16 +272,18 @@ class WeightNormLinear(Module):
     def __init__(self, in_features: int, out_features: int, rng=None, *,
                  init: Callable | None = None, bias: bool = True, dtype=np.float64):
         super().__init__()
-        base = Linear(in_features, out_features, rng, init=init, bias=bias, dtype=dtype)
-        self.in_features, self.out_features = base.in_features, base.out_features
-        self.v = base.W
+        # The affine map, its bias and its backward are Linear's: this layer only keeps
+        # Linear.W equal to g v/||v|| and turns Linear's dW into dg and dv.
+        self._linear = Linear(in_features, out_features, rng, init=init, bias=bias,
+                              dtype=dtype)
+        self.in_features, self.out_features = in_features, out_features
+        self.v = self._linear.W.copy()
         self.g = np.linalg.norm(self.v, axis=0)
         if np.any(self.g == 0):
             raise ValueError("WeightNormLinear: init returned a unit with all-zero weights")
-        self.b = base.b
-        self.dv, self.dg, self.db = np.zeros_like(self.v), np.zeros_like(self.g), base.db
+        self.b, self.db = self._linear.b, self._linear.db
+        self.dv, self.dg = np.zeros_like(self.v), np.zeros_like(self.g)
         self._params = ("g", "v", "b") if bias else ("g", "v")
-        self._x = None
 
     @property
     def W(self) -> np.ndarray:
@@ -289,24 +291,17 @@ class WeightNormLinear(Module):
         return self.v * (self.g / np.linalg.norm(self.v, axis=0))
 
     def forward(self, x):
-        x = _as_batch(x, self.in_features, "WeightNormLinear")
-        self._x = x
-        out = x @ self.W
-        if self.b is not None:
-            out += self.b
-        return out
+        self._linear.W[...] = self.W
+        return self._linear.forward(_as_batch(x, self.in_features, "WeightNormLinear"))
 
     def backward(self, dout):
-        if self._x is None:
+        if self._linear._x is None:
             raise ValueError("WeightNormLinear.backward called before forward")
-        norm = np.linalg.norm(self.v, axis=0)
-        dW = self._x.T @ dout
-        dg = np.sum(dW * self.v, axis=0) / norm
-        self.dg[...] = dg
-        self.dv[...] = (self.g / norm) * (dW - self.v * (dg / norm))
-        if self.b is not None:
-            self.db[...] = dout.sum(axis=0)
-        return dout @ self.W.T
+        dx = self._linear.backward(dout)  # sets dW = x^T dout and db
+        dW, norm = self._linear.dW, np.linalg.norm(self.v, axis=0)
+        self.dg[...] = np.sum(dW * self.v, axis=0) / norm
+        self.dv[...] = (self.g / norm) * (dW - self.v * (self.dg / norm))
+        return dx
 
     def to_torch(self, dtype=None):
         """``weight_norm(torch.nn.Linear(...))`` with the same ``g``, ``v`` and ``b``."""
@@ -340,7 +335,7 @@ class Residual(Module):
     in ``layers`` (``branch`` holds the :class:`~course_lib.nn.Sequential`).
 
     Zero-initializing the last layer of the branch (Goyal et al. 2017 for the last BN's
-    :math:`\gamma`; Fixup, :func:`course_lib.init.fixup_scale`) makes the block start as the
+    :math:`\gamma`; Fixup, :func:`course_lib.nn.init.fixup_scale`) makes the block start as the
     identity.
     """
 
@@ -363,7 +358,7 @@ class Residual(Module):
     def backward(self, dout):
         return dout + self.branch.backward(dout)
 
-    def train(self, mode: bool = True) -> "Residual":
+    def train(self, mode: bool = True) -> Residual:
         self.training = bool(mode)
         self.branch.train(mode)
         return self

@@ -22,7 +22,7 @@ import numpy as np
 from ..numerics import log_softmax
 from .module import Module
 
-__all__ = ["softmax_cross_entropy", "mse_loss", "CrossEntropyLoss", "MSELoss"]
+__all__ = ["CrossEntropyLoss", "MSELoss", "mse_loss", "softmax_cross_entropy"]
 
 
 def _check_labels(logits, y) -> tuple[np.ndarray, np.ndarray]:
@@ -42,8 +42,8 @@ def _check_labels(logits, y) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _check_smoothing(label_smoothing) -> float:
-    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float, np.floating,
-                                                                              np.integer)):
+    numbers = (int, float, np.floating, np.integer)
+    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers):
         raise TypeError(f"label_smoothing must be a float, got {type(label_smoothing).__name__}")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")

@@ -29,6 +29,11 @@ the compact form of the three-term chain rule through :math:`\hat x_i`, :math:`\
 :math:`\mu` (:func:`batchnorm_backward_three_terms`). Both parameter gradients are sums over
 the batch (ERRATA 10). LayerNorm's backward is the same formula with the roles of the axes
 exchanged.
+
+Both are written once: :func:`standardize` (forward) and :func:`standardize_backward` (the
+compact formula, in terms of :math:`g = \partial L/\partial\hat x`) take the axis of the
+statistics -- 0 for BatchNorm, 1 for LayerNorm; the four functional forms and the layers only
+add the affine map and its gradients.
 """
 
 from __future__ import annotations
@@ -40,15 +45,17 @@ import numpy as np
 from .module import Module
 
 __all__ = [
-    "NormCache",
-    "batchnorm_forward",
-    "batchnorm_backward",
-    "batchnorm_backward_three_terms",
-    "layernorm_forward",
-    "layernorm_backward",
+    "standardize",
+    "standardize_backward",
     "BatchNorm1d",
     "BatchNorm2d",
     "LayerNorm",
+    "NormCache",
+    "batchnorm_backward",
+    "batchnorm_backward_three_terms",
+    "batchnorm_forward",
+    "layernorm_backward",
+    "layernorm_forward",
 ]
 
 
@@ -89,6 +96,37 @@ def _check_batch(x):
                          f"size {x.shape}")
 
 
+def standardize(x, axis: int, eps: float = 1e-5):
+    r"""Standardize ``x`` along ``axis`` with the mean and *biased* variance over that axis:
+    returns ``(xhat, mu, var, std)`` with :math:`\hat x = (x-\mu)/\sqrt{\sigma^2+\varepsilon}`,
+    ``std`` :math:`=\sqrt{\sigma^2+\varepsilon}`; ``mu``, ``var``, ``std`` keep the axis (size 1).
+    ``axis=0``: BatchNorm's statistics per feature; ``axis=1``: LayerNorm's per example."""
+    mu = x.mean(axis=axis, keepdims=True)
+    xc = x - mu
+    var = np.mean(xc * xc, axis=axis, keepdims=True)
+    std = np.sqrt(var + eps)
+    return xc / std, mu, var, std
+
+
+def standardize_backward(g, xhat, std, axis: int):
+    r"""Backward of :func:`standardize` along ``axis`` (K values per group): given
+    :math:`g = \partial L/\partial\hat x`,
+
+    .. math:: \frac{\partial L}{\partial x} = \frac{1}{K\sqrt{\sigma^2+\varepsilon}}
+       \Big[K g - \textstyle\sum g - \hat x\sum g\,\hat x\Big]
+
+    (sums along ``axis``): the gradient :math:`g` with its mean and its component along
+    :math:`\hat x` removed, divided by the standard deviation."""
+    K = xhat.shape[axis]
+    return (K * g - g.sum(axis=axis, keepdims=True)
+            - xhat * np.sum(g * xhat, axis=axis, keepdims=True)) / (K * std)
+
+
+def _affine_grads(dout, xhat):
+    """``(dgamma, dbeta)``: the per-feature sums over the batch (ERRATA 10)."""
+    return np.sum(dout * xhat, axis=0), dout.sum(axis=0)
+
+
 def batchnorm_forward(x, gamma, beta, eps: float = 1e-5):
     r"""Training-mode batch normalization of ``x`` (N, D) with the batch's mean and *biased*
     variance; returns ``(out, cache)``, ``out`` of shape (N, D), ``cache`` a
@@ -96,11 +134,7 @@ def batchnorm_forward(x, gamma, beta, eps: float = 1e-5):
     output would be ``beta`` whatever ``x`` is), as torch does."""
     x, gamma, beta = _check_norm_args(x, gamma, beta, "batchnorm_forward")
     _check_batch(x)
-    mu = x.mean(axis=0, keepdims=True)
-    xc = x - mu
-    var = np.mean(xc * xc, axis=0, keepdims=True)
-    std = np.sqrt(var + eps)
-    xhat = xc / std
+    xhat, mu, var, std = standardize(x, 0, eps)
     return gamma * xhat + beta, NormCache(x, xhat, mu, var, std, gamma, eps)
 
 
@@ -110,14 +144,11 @@ def batchnorm_backward(dout, cache: NormCache):
     .. math:: \frac{\partial L}{\partial x} = \frac{\gamma}{B\sqrt{\sigma^2+\varepsilon}}
        \Big[B\,\delta - \textstyle\sum_i\delta_i - \hat x\sum_i\delta_i\hat x_i\Big],
 
-    where the two sums are ``dbeta`` and ``dgamma``. ``dout`` (N, D) is
+    where the two sums are ``dbeta`` and ``dgamma`` (:func:`standardize_backward` along the
+    batch with :math:`g = \gamma\delta`). ``dout`` (N, D) is
     :math:`\delta=\partial L/\partial y`."""
-    xhat, std, gamma = cache.xhat, cache.std, cache.gamma
-    B = xhat.shape[0]
-    dbeta = dout.sum(axis=0)
-    dgamma = np.sum(dout * xhat, axis=0)
-    dx = (gamma / (B * std)) * (B * dout - dbeta - xhat * dgamma)
-    return dx, dgamma, dbeta
+    dx = standardize_backward(dout * cache.gamma, cache.xhat, cache.std, 0)
+    return (dx, *_affine_grads(dout, cache.xhat))
 
 
 def batchnorm_backward_three_terms(dout, cache: NormCache):
@@ -146,7 +177,7 @@ def batchnorm_backward_three_terms(dout, cache: NormCache):
     dvar = np.sum(dxhat * xc, axis=0) * -0.5 * (var + eps) ** -1.5
     dmu = -np.sum(dxhat, axis=0) / std + dvar * (-2.0 / B) * np.sum(xc, axis=0)
     dx = dxhat / std + dvar * 2.0 * xc / B + dmu / B
-    return dx, np.sum(dout * xhat, axis=0), dout.sum(axis=0)
+    return (dx, *_affine_grads(dout, xhat))
 
 
 def layernorm_forward(x, gamma, beta, eps: float = 1e-5):
@@ -154,11 +185,7 @@ def layernorm_forward(x, gamma, beta, eps: float = 1e-5):
     variance, as ``torch.nn.LayerNorm``); ``gamma``, ``beta`` of shape (D,). Returns
     ``(out, cache)``."""
     x, gamma, beta = _check_norm_args(x, gamma, beta, "layernorm_forward")
-    mu = x.mean(axis=1, keepdims=True)
-    xc = x - mu
-    var = np.mean(xc * xc, axis=1, keepdims=True)
-    std = np.sqrt(var + eps)
-    xhat = xc / std
+    xhat, mu, var, std = standardize(x, 1, eps)
     return gamma * xhat + beta, NormCache(x, xhat, mu, var, std, gamma, eps)
 
 
@@ -167,16 +194,13 @@ def layernorm_backward(dout, cache: NormCache):
     :math:`g = \delta\odot\gamma` (the gradient w.r.t. :math:`\hat x`), per row,
 
     .. math:: \frac{\partial L}{\partial x} = \frac{1}{H\sqrt{\sigma^2+\varepsilon}}
-       \Big[H g - \textstyle\sum_j g_j - \hat x\sum_j g_j\hat x_j\Big];
+       \Big[H g - \textstyle\sum_j g_j - \hat x\sum_j g_j\hat x_j\Big]
 
+    (:func:`standardize_backward` along the features);
     :math:`\partial L/\partial\gamma = \sum_i\delta_i\odot\hat x_i`,
     :math:`\partial L/\partial\beta = \sum_i\delta_i` (sums over the batch)."""
-    xhat, std, gamma = cache.xhat, cache.std, cache.gamma
-    H = xhat.shape[1]
-    g = dout * gamma
-    dx = (H * g - g.sum(axis=1, keepdims=True)
-          - xhat * np.sum(g * xhat, axis=1, keepdims=True)) / (H * std)
-    return dx, np.sum(dout * xhat, axis=0), dout.sum(axis=0)
+    dx = standardize_backward(dout * cache.gamma, cache.xhat, cache.std, 1)
+    return (dx, *_affine_grads(dout, cache.xhat))
 
 
 class BatchNorm1d(Module):
@@ -263,13 +287,13 @@ class BatchNorm1d(Module):
         else:
             xhat, std = cache
             dx = dout * (self.gamma / std)
-            dgamma, dbeta = np.sum(dout * xhat, axis=0), dout.sum(axis=0)
+            dgamma, dbeta = _affine_grads(dout, xhat)
         self.dgamma[...] = dgamma
         self.dbeta[...] = dbeta
         return dx
 
     @classmethod
-    def from_torch(cls, module) -> "BatchNorm1d":
+    def from_torch(cls, module) -> BatchNorm1d:
         """A copy of a ``torch.nn.BatchNorm1d`` (parameters and running statistics)."""
         w = module.weight
         dtype = module.running_mean.detach().numpy().dtype
@@ -280,7 +304,8 @@ class BatchNorm1d(Module):
         layer.running_mean[...] = module.running_mean.detach().numpy()
         layer.running_var[...] = module.running_var.detach().numpy()
         layer.num_batches_tracked = int(module.num_batches_tracked)
-        return layer.train(module.training)
+        layer.train(module.training)
+        return layer
 
     def to_torch(self, dtype=None):
         """A ``torch.nn.BatchNorm1d`` (``BatchNorm2d`` for :class:`BatchNorm2d`) with the same
@@ -306,11 +331,11 @@ class BatchNorm1d(Module):
 
 class BatchNorm2d(BatchNorm1d):
     r"""Batch normalization for convolutional feature maps ``(N, C, H, W)``, following
-    ``torch.nn.BatchNorm2d``: one mean, variance, :math:`\gamma` and :math:`eta` per
+    ``torch.nn.BatchNorm2d``: one mean, variance, :math:`\gamma` and :math:`\beta` per
     **channel** :math:`c`, the statistics taken over the batch *and* the spatial positions,
 
-    .. math:: \mu_c = rac{1}{NHW}\sum_{n,h,w} x_{nchw},\qquad
-        \sigma_c^2 = rac{1}{NHW}\sum_{n,h,w}(x_{nchw}-\mu_c)^2 .
+    .. math:: \mu_c = \frac{1}{NHW}\sum_{n,h,w} x_{nchw},\qquad
+        \sigma_c^2 = \frac{1}{NHW}\sum_{n,h,w}(x_{nchw}-\mu_c)^2 .
 
     A convolution applies the same filter at every position, so all :math:`H W` positions of
     a channel are values of one "unit"; normalizing each position separately would give
@@ -404,7 +429,7 @@ class LayerNorm(Module):
         return dx
 
     @classmethod
-    def from_torch(cls, module) -> "LayerNorm":
+    def from_torch(cls, module) -> LayerNorm:
         (d,) = module.normalized_shape
         affine = module.weight is not None
         dtype = module.weight.detach().numpy().dtype if affine else np.float64

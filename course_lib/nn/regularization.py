@@ -17,14 +17,14 @@ of a *projected* / *proximal* gradient method:
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
-from .nn.module import Module
-from .numerics import log_softmax
+from ..numerics import log_softmax
+from .module import Module
 
-__all__ = ["l1_prox_", "max_norm_", "GaussianNoise", "ensemble_probabilities"]
+__all__ = ["GaussianNoise", "ensemble_probabilities", "l1_prox_", "max_norm_"]
 
 
 def _check_nonneg(value, name: str) -> float:
@@ -46,7 +46,7 @@ def l1_prox_(params: Iterable[np.ndarray], threshold: float) -> None:
 
     so a gradient step on the loss followed by ``l1_prox_(params, lr * lam)`` is one step of
     proximal gradient descent (ISTA) on :math:`f(\theta) + \lambda\lVert\theta\rVert_1`. It is
-    the same formula as :func:`course_lib.coordinate.soft_threshold`. Every entry with
+    the same formula as :func:`course_lib.second_order.coordinate.soft_threshold`. Every entry with
     :math:`\lvert\theta\rvert\le\tau` becomes exactly 0, which a subgradient step
     :math:`\theta \leftarrow \theta - \eta\lambda\operatorname{sign}(\theta)` never achieves.
 
@@ -85,8 +85,9 @@ def max_norm_(W: np.ndarray, max_norm: float, axis: int = 0) -> np.ndarray:
 
 
 class GaussianNoise(Module):
-    r"""Additive Gaussian noise: :math:`y = x + \sigma\epsilon`, :math:`\epsilon\sim\mathcal N(0, I)`
-    fresh for every call in training mode; the identity in evaluation mode.
+    r"""Additive Gaussian noise: :math:`y = x + \sigma\epsilon`,
+    :math:`\epsilon\sim\mathcal N(0, I)` fresh for every call in training mode; the identity
+    in evaluation mode.
 
     Any shape. ``backward(dout)`` returns ``dout`` (the noise does not depend on ``x``).
     ``rng``: a :class:`numpy.random.Generator` or an int seed. For a linear model

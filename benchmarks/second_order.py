@@ -14,8 +14,9 @@ method, Hessian-vector products via the Hessian) for reference only; gd has no c
 
 Goal (issue 5): on Rosenbrock-100 our L-BFGS needs no more function evaluations than
 L-BFGS-B and at most 2x its wall time. Both evaluation counts there move by +-15 when x0 is
-perturbed by 1e-15, so the script also prints their mean over perturbed starts. BLAS threads are pinned to 1 (before NumPy is
-imported) so that scipy's small matrix-vector products do not pay for thread start-up.
+perturbed by 1e-15, so the script also prints their mean over perturbed starts. BLAS threads
+are pinned to 1 (before NumPy is imported) so that scipy's small matrix-vector products do not
+pay for thread start-up.
 """
 
 from __future__ import annotations
@@ -31,8 +32,7 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 import scipy.optimize as so  # noqa: E402
 
-from course_lib.objectives import (Beale, HelicalValley, PowellSingular,  # noqa: E402
-                                   Rosenbrock, Wood)
+from course_lib.objectives import Beale, HelicalValley, PowellSingular, Rosenbrock, Wood  # noqa: E402
 from course_lib.second_order import minimize  # noqa: E402
 
 PROBLEMS = [
@@ -103,14 +103,15 @@ def main(argv=None):
     for name, obj in PROBLEMS:
         for method, sp, extra in PAIRS:
             repeats = 1 if method == "gd" else args.repeats
-            r, t = best_time(lambda: ours(obj, method, args.gtol), repeats)
+            r, t = best_time(lambda obj=obj, method=method: ours(obj, method, args.gtol), repeats)
             flag = "" if r.success else "!"
             if sp is None:
                 print(f"{name:16s} {method:7s} {'-':16s} {r.nfev:6d}{flag:1s}{'':14s}"
                       f"{1e3 * t:8.2f} {'':17s} {np.max(np.abs(r.jac)):8.1e} {'':8s}  "
                       f"{where(obj, r):>9s}")
                 continue
-            s, ts = best_time(lambda: theirs(obj, sp, args.gtol, extra), args.repeats)
+            s, ts = best_time(lambda obj=obj, sp=sp, extra=extra: theirs(obj, sp, args.gtol, extra),
+                              args.repeats)
             label = sp + (" ftol=0" if extra else "")
             sflag = "" if s.success else "!"
             print(f"{name:16s} {method:7s} {label:16s} {r.nfev:5d}{flag:1s} {s.nfev:5d}{sflag:1s}"

@@ -8,10 +8,18 @@ import scipy.sparse.linalg
 import torch
 
 from course_lib.objectives import Beale, PowellSingular, Rosenbrock, Wood
-from course_lib.second_order import (boundary_intersections, dogleg_step, gauss_newton,
-                                     gauss_newton_step, hessian_free_step, kfac_direction,
-                                     kfac_factors, softmax_layer_fisher, steihaug_cg,
-                                     trust_region)
+from course_lib.second_order import (
+    boundary_intersections,
+    dogleg_step,
+    gauss_newton,
+    gauss_newton_step,
+    hessian_free_step,
+    kfac_direction,
+    kfac_factors,
+    softmax_layer_fisher,
+    steihaug_cg,
+    trust_region,
+)
 
 PROBLEMS = [Rosenbrock(2), Rosenbrock(10), Beale(), Wood(), PowellSingular()]
 

@@ -1,4 +1,4 @@
-"""course_lib.second_order (and course_lib.coordinate): convergence on the Moré-Garbow-
+"""course_lib.second_order (and course_lib.second_order.coordinate): convergence on the Moré-Garbow-
 Hillstrom suite, evaluation counts against scipy.optimize, line-search guarantees on random
 1-D problems, the chapter's starred claims (ERRATA 28-30, 32, 36; demonstrations 12-14), the
 building blocks against explicit formulas, and every error message."""
@@ -10,19 +10,52 @@ from scipy.optimize import root
 from sklearn.linear_model import Lasso
 from threadpoolctl import threadpool_limits
 
-from course_lib.coordinate import (coordinate_descent, kinked_valley, kinked_valley_argmin,
-                                   lasso_argmin, lasso_coordinate_descent, lasso_objective,
-                                   soft_threshold)
-from course_lib.objectives import (Beale, HelicalValley, PowellSingular, Quadratic, Rosenbrock,
-                                   Saddle, Wood)
-from course_lib.second_order import (CG_BETAS, OptimizeResult, armijo_holds,
-                                     backtracking_line_search, beta_fletcher_reeves,
-                                     beta_polak_ribiere, beta_polak_ribiere_plus,
-                                     bfgs_inverse_update, cholesky_with_added_identity,
-                                     eigenvalue_modification, exact_step_quadratic, linear_cg,
-                                     minimize, newton_step, quadratic_exact_line_search,
-                                     strong_wolfe_holds, strong_wolfe_line_search,
-                                     two_loop_recursion, wolfe_holds)
+from course_lib.objectives import (
+    Beale,
+    HelicalValley,
+    PowellSingular,
+    Quadratic,
+    Rosenbrock,
+    Saddle,
+    Wood,
+)
+from course_lib.second_order import (
+    CG_BETAS,
+    BFGSDirection,
+    CGDirection,
+    DirectionError,
+    DirectionStrategy,
+    LBFGSDirection,
+    NewtonDirection,
+    OptimizeResult,
+    SteepestDescentDirection,
+    armijo_holds,
+    backtracking_line_search,
+    beta_fletcher_reeves,
+    beta_polak_ribiere,
+    beta_polak_ribiere_plus,
+    bfgs_inverse_update,
+    cholesky_with_added_identity,
+    eigenvalue_modification,
+    exact_step_quadratic,
+    linear_cg,
+    minimize,
+    newton_step,
+    quadratic_exact_line_search,
+    strong_wolfe_holds,
+    strong_wolfe_line_search,
+    two_loop_recursion,
+    wolfe_holds,
+)
+from course_lib.second_order.coordinate import (
+    coordinate_descent,
+    kinked_valley,
+    kinked_valley_argmin,
+    lasso_argmin,
+    lasso_coordinate_descent,
+    lasso_objective,
+    soft_threshold,
+)
 from course_lib.second_order.quasi_newton import LBFGSMemory
 
 GTOL = 1e-5
@@ -271,7 +304,9 @@ def test_line_searches_report_failures():
     for r in (strong_wolfe_line_search(f, g, x, np.array([1.0])),
               backtracking_line_search(f, x, np.array([1.0]), g0=g(x))):
         assert not r.success and r.message.startswith("not a descent direction")
-    lin = lambda x: float(-x[0])  # unbounded below along p
+    def lin(x):
+        return float(-x[0])  # unbounded below along p
+
     r = strong_wolfe_line_search(lin, lambda x: np.array([-1.0]), x, np.array([1.0]))
     assert not r.success and "step_max" in r.message
     r = backtracking_line_search(lambda x: np.nan, x, np.array([-1.0]), 1.0, g(x), maxiter=5)
@@ -565,6 +600,97 @@ def test_never_fails_silently():
     # a successful run on a saddle is still reported: success means only max|g_i| <= gtol
     r = minimize(s.value, [1.0, 0.0], s.grad, method="bfgs")
     assert r.success and np.allclose(r.x, 0, atol=1e-5)
+
+
+# ------------------------------------------------------------------ direction strategies
+
+STRATEGIES = {
+    "gd": lambda n: SteepestDescentDirection(),
+    "newton": lambda n: NewtonDirection(Rosenbrock(2).hess, n),
+    "cg": lambda n: CGDirection(restart=n),
+    "bfgs": lambda n: BFGSDirection(n),
+    "lbfgs": lambda n: LBFGSDirection(m=10),
+}
+
+
+@pytest.mark.parametrize("method", list(STRATEGIES))
+def test_each_method_is_a_direction_strategy_driven_by_the_one_loop(method):
+    """minimize(method="bfgs") and minimize(method=BFGSDirection(n)) are the same run: the
+    string picks the strategy object and the method's default line-search options (a strategy
+    object gets strong Wolfe with c2 = 0.9, so Newton's and CG's defaults are passed here)."""
+    obj = Rosenbrock(2)
+    strategy = STRATEGIES[method](2)
+    assert isinstance(strategy, DirectionStrategy) and strategy.name == method
+    defaults = {"newton": {"line_search": "armijo"}, "cg": {"c2": 0.1}}.get(method, {})
+    by_name = _run(obj, method)
+    by_object = minimize(obj.value, obj.x0, obj.grad, method=strategy, gtol=GTOL,
+                         maxiter=GD_MAXITER if method == "gd" else None, **defaults)
+    np.testing.assert_array_equal(by_object.path, by_name.path)
+    assert by_object.method == method and by_object.message == by_name.message
+    assert {k: by_object[k] for k in by_object if k not in ("path", "fun_path", "x", "jac",
+                                                            "hess_inv")} == {
+        k: by_name[k] for k in by_name if k not in ("path", "fun_path", "x", "jac",
+                                                    "hess_inv")}
+
+
+class DiagonalScaling:
+    """A strategy written outside course_lib: p = -D^{-1} g with D the Hessian's diagonal at
+    x0 (Jacobi preconditioning), fixed."""
+
+    name = "jacobi"
+
+    def __init__(self, d):
+        self.d = d
+
+    def direction(self, x, f, g):
+        return -g / self.d
+
+    def step0(self, g, p):
+        return 1.0
+
+    def update(self, step, p, g_old, g_new):
+        pass
+
+    def reset(self):
+        return False
+
+    def extras(self):
+        return {"diagonal": self.d}
+
+
+def test_minimize_runs_any_direction_strategy():
+    q = Quadratic.from_spectrum([1.0, 100.0])          # axis-aligned: Jacobi is exact
+    strategy = DiagonalScaling(np.diag(q.A).copy())
+    assert isinstance(strategy, DirectionStrategy)
+    r = minimize(q.value, [1.0, 1.0], q.grad, method=strategy)
+    assert r.success and r.nit == 1 and r.method == "jacobi"
+    np.testing.assert_allclose(r.x, q.minimizers[0], atol=1e-14)
+    assert r.message.startswith("converged: max|g_i| <= gtol (jacobi)")
+    np.testing.assert_array_equal(r.diagonal, strategy.d)
+    with pytest.raises(ValueError, match=r"^Unknown option for method 'jacobi': 'm'$"):
+        minimize(q.value, [1.0, 1.0], q.grad, method=strategy, m=3)
+    assert not isinstance(object(), DirectionStrategy)
+
+
+def test_newton_direction_errors_are_direction_errors():
+    strategy = NewtonDirection(lambda x: np.ones((3, 3)), 2)
+    with pytest.raises(DirectionError, match=r"hess returned shape \(3, 3\)"):
+        strategy.direction(np.zeros(2), 0.0, np.ones(2))
+    with pytest.raises(ValueError, match=r"^Invalid modification: 'x'"):
+        NewtonDirection(np.eye, 2, modification="x")
+    with pytest.raises(ValueError, match=r"^Invalid beta: 'hs'"):
+        CGDirection(beta="hs")
+
+
+def test_eigenvalue_modification_reports_whether_it_changed_anything():
+    H = np.diag([2.0, -1.0])
+    Hm, changed = eigenvalue_modification(H, 1e-3, full_output=True)
+    assert changed and np.allclose(Hm, np.diag([2.0, 2e-3]), rtol=1e-12)
+    Hm, changed = eigenvalue_modification(np.diag([2.0, 1.0]), full_output=True)
+    assert not changed and np.array_equal(Hm, np.diag([2.0, 1.0]))
+    s = Saddle(c=1.0)  # f = (x^2 - y^2)/2 + y^4/4: negative curvature along y for |y| < 0.58
+    r = minimize(s.value, [1.0, 0.5], s.grad, s.hess, method="newton", modification="abs")
+    assert r.success and r.nmodified >= 1 and np.allclose(np.abs(r.x), [0, 1], atol=1e-6)
 
 
 # ------------------------------------------------------------------ coordinate descent

@@ -1,4 +1,6 @@
-"""course_lib.static_widgets: kernel-free sliders over precomputed frames.
+"""course_lib.viz.slider and course_lib.viz.explorer: kernel-free sliders over precomputed
+frames, and the one explorer figure behind the kernel form, the kernel-free form and the
+optimizer comparison (the 0.1 modules widgets/static_widgets re-export the same objects).
 
 The HTML is parsed with the standard library's parser; what the JavaScript does in a real
 browser is tested in tests/test_browser.py (test_precomputed_slider_in_chromium).
@@ -18,9 +20,17 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from course_lib import objectives, optim, widgets  # noqa: E402
-from course_lib.static_widgets import (  # noqa: E402
-    figure_bytes, momentum_explorer_static, optimizer_comparison_static, precomputed_slider)
+from course_lib import objectives, optim  # noqa: E402
+from course_lib.second_order import minimize  # noqa: E402
+from course_lib.viz import explorer, slider, static_widgets, widgets  # noqa: E402
+from course_lib.viz.explorer import (  # noqa: E402
+    ExplorerFigure,
+    gap_limits,
+    momentum_explorer_static,
+    optimizer_comparison_static,
+    sgd_path,
+)
+from course_lib.viz.slider import FrameGrabber, figure_bytes, precomputed_slider  # noqa: E402
 
 
 class Parsed(HTMLParser):
@@ -197,15 +207,24 @@ def test_figure_bytes_formats():
         figure_bytes(fig, fmt="gif")
 
 
+def test_old_module_names_are_the_same_objects():
+    for name in ("momentum_explorer", "lr_momentum_grid", "ExplorerFigure"):
+        assert getattr(widgets, name) is getattr(explorer, name)
+    for name in ("momentum_explorer_static", "optimizer_comparison_static"):
+        assert getattr(static_widgets, name) is getattr(explorer, name)
+    for name in ("precomputed_slider", "frames_player", "figure_bytes", "figure_pixels"):
+        assert getattr(static_widgets, name) is getattr(slider, name)
+
+
 def test_momentum_explorer_static_draws_every_pair_with_the_shared_figure(monkeypatch):
     drawn = []
-    original = widgets.ExplorerFigure.draw
+    original = ExplorerFigure.draw
 
     def spy(self, path, *, lr, momentum):
         drawn.append((lr, momentum, len(path)))
         return original(self, path, lr=lr, momentum=momentum)
 
-    monkeypatch.setattr(widgets.ExplorerFigure, "draw", spy)
+    monkeypatch.setattr(ExplorerFigure, "draw", spy)
     q = objectives.Quadratic.from_spectrum([1.0, 10.0])
     lrs, mus = [0.02, 0.1, 0.19], [0.0, 0.8]
     before = set(plt.get_fignums())
@@ -226,8 +245,8 @@ def test_momentum_explorer_static_draws_every_pair_with_the_shared_figure(monkey
 def test_explorer_frame_matches_the_trajectory():
     # the frame of a diverging run says so in its title: the trajectory is the one course_lib runs
     q = objectives.Quadratic.from_spectrum([1.0, 10.0])
-    fig = widgets.ExplorerFigure(q, pyplot=False)
-    path = widgets._path(q, None, 20, 0.25, 0.0, False)   # lr > 2/L = 0.2 diverges
+    fig = ExplorerFigure(q, pyplot=False)
+    path = sgd_path(q, None, 20, 0.25, 0.0, False)   # lr > 2/L = 0.2 diverges
     fig.draw(path, lr=0.25, momentum=0.0)
     assert fig.title.get_text().startswith("η=0.25, μ=0.00")
     assert np.allclose(fig.artists[0].get_xydata(), path.xs)
@@ -243,7 +262,15 @@ def test_momentum_explorer_widget_still_works():
     plt.close("all")
 
 
-def test_optimizer_comparison_static_two_surfaces():
+def test_optimizer_comparison_static_two_surfaces(monkeypatch):
+    drawn = []
+    original = ExplorerFigure.draw_runs
+
+    def spy(self, paths, *, upto=None, title=""):
+        drawn.append((title, upto, tuple(paths)))
+        return original(self, paths, upto=upto, title=title)
+
+    monkeypatch.setattr(ExplorerFigure, "draw_runs", spy)
     surfaces = {"quadratic": objectives.Quadratic.from_spectrum([1.0, 10.0]),
                 "rosenbrock": objectives.Rosenbrock()}
     opts = {"SGD": (optim.sgd, {"lr": 0.05}),
@@ -257,6 +284,28 @@ def test_optimizer_comparison_static_two_surfaces():
     assert data["labels"] == [["quadratic", "rosenbrock"], ["0", "10", "20", "30", "40"]]
     assert len(data["index"]) == 10 and len(set(data["index"])) == 10
     assert "http://" not in html and "https://" not in html
+    # every frame was drawn by the explorer's figure, up to its step
+    assert [(t, k) for t, k, _ in drawn] == [(f"{name}: step k = {k}", k)
+                                            for name in surfaces for k in (0, 10, 20, 30, 40)]
+    assert all(labels == ("SGD", "heavy ball") for *_, labels in drawn)
+
+
+def test_explorer_figure_draws_minimize_results_up_to_a_step():
+    """draw_runs takes any run with iterates and values: here OptimizeResults of minimize."""
+    q = objectives.Quadratic.from_spectrum([1.0, 10.0])
+    runs = {m: minimize(q.value, q.x0, q.grad, method=m) for m in ("gd", "bfgs")}
+    fig = ExplorerFigure(q, pyplot=False, steps=5, gap_limits=(1e-12, 1e3))
+    fig.draw_runs(runs, upto=2, title="k = 2")
+    lines = fig.artists[:-1]
+    gd_path, _, bfgs_path, _, gd_gap, bfgs_gap, legend = lines
+    np.testing.assert_array_equal(gd_path.get_xydata(), runs["gd"].path[:3])
+    np.testing.assert_array_equal(bfgs_path.get_xydata(), runs["bfgs"].path[:3])
+    np.testing.assert_allclose(gd_gap.get_ydata(), runs["gd"].fun_path[:3] - q.minimum,
+                               rtol=1e-12, atol=1e-300)
+    assert [t.get_text() for t in legend.get_texts()] == ["gd", "bfgs"]
+    assert fig.title.get_text() == "k = 2"
+    fig.draw_runs(runs, title="all")                  # the previous frame's artists are gone
+    assert len(fig.ax_path.lines) == 4 + len(q.minimizers)
 
 
 def test_optimizer_comparison_static_one_surface_has_only_the_step_slider():
@@ -281,22 +330,19 @@ def test_momentum_explorer_static_nesterov_switch_is_a_third_slider():
 
 
 def test_gap_axes_are_fixed_and_ignore_divergence():
-    from course_lib.static_widgets import _gap_limits
-
     start = 10.0
     converging = start * 0.5 ** np.arange(60)            # reaches 1.7e-17
     diverging = np.concatenate([start * 3.0 ** np.arange(40), [np.inf, np.nan]])
-    low, high = _gap_limits([converging, diverging])
+    low, high = gap_limits([converging, diverging])
     assert high == pytest.approx(3 * 1e3 * start)         # a diverging run leaves at the top
     assert low == pytest.approx(1e-12 * start / 3)        # 1e-12 below the start at most
-    low, high = _gap_limits([converging[:5]])
+    low, high = gap_limits([converging[:5]])
     assert low == pytest.approx(converging[4] / 3) and high == pytest.approx(3 * start)
 
 
 def moving_dot_frames(n=12, fmt_size=(4, 3)):
     """Frames of one figure in which only a dot moves, as pixel arrays (what the book's
     explorers and animations produce), and the same frames as whole JPEGs."""
-    from course_lib.static_widgets import _FrameGrabber, figure_bytes
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -305,7 +351,7 @@ def moving_dot_frames(n=12, fmt_size=(4, 3)):
     ax = fig.subplots()
     xs = np.linspace(-2, 2, 200)
     ax.contourf(xs, xs, np.add.outer(xs**2, 3 * xs**2), levels=20, cmap="viridis")
-    grabber = _FrameGrabber(fig)
+    grabber = FrameGrabber(fig)
     frames, whole = [], []
     for k in range(n):
         (dot,) = ax.plot([np.cos(k / 2)], [np.sin(k / 2)], "o", color="tab:red")
@@ -343,22 +389,20 @@ def test_webp_layers_and_keys_by_default_and_bad_format():
 
 
 def test_frames_player_has_a_play_button_over_one_slider():
-    from course_lib.static_widgets import frames_player
-
     frames, _ = moving_dot_frames(n=5)
-    doc = Parsed(frames_player(frames, interval=150, alt="a dot circling").data)
+    doc = Parsed(slider.frames_player(frames, interval=150, alt="a dot circling").data)
     (button,) = doc.find("button")
     assert button["aria-label"] == "play"
-    (slider,) = doc.find("input", type="range")
-    assert slider["max"] == "4"
+    (track,) = doc.find("input", type="range")
+    assert track["max"] == "4"
     assert doc.find("img")[0]["alt"] == "a dot circling"
     assert ",150);" in doc.scripts[-1][1]
     with pytest.raises(ValueError, match="no frames"):
-        frames_player([])
+        slider.frames_player([])
 
 
 def test_animation_html_stores_layers_of_the_animation_frames():
-    from course_lib import plotting
+    from course_lib.viz import plotting
 
     q = objectives.Quadratic.from_spectrum([1.0, 10.0])
     paths = {"SGD": course_run(q, 0.05), "heavy ball": course_run(q, 0.05, momentum=0.8)}
@@ -371,6 +415,6 @@ def test_animation_html_stores_layers_of_the_animation_frames():
 
 
 def course_run(objective, lr, **hyper):
-    from course_lib.descent import run
+    from course_lib.optim.descent import run
 
     return run(optim.sgd, objective, None, 40, lr=lr, **hyper)

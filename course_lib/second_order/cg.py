@@ -18,14 +18,20 @@ searches all of them equal linear CG's :math:`\beta`.
 * Fletcher--Reeves: :math:`\beta^{FR} = \dfrac{g_{k+1}^\top g_{k+1}}{g_k^\top g_k}`;
 * Polak--Ribière: :math:`\beta^{PR} = \dfrac{g_{k+1}^\top (g_{k+1}-g_k)}{g_k^\top g_k}`;
 * PR+: :math:`\beta^{+} = \max(\beta^{PR}, 0)` (restarts by itself when :math:`\beta^{PR}<0`).
+
+:class:`CGDirection` is nonlinear CG as the
+:class:`~course_lib.second_order.directions.DirectionStrategy` of
+``minimize(..., method="cg")``.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
+from .directions import SteepestDescentDirection
 from .result import OptimizeResult
 
 __all__ = [
@@ -34,20 +40,21 @@ __all__ = [
     "beta_polak_ribiere_plus",
     "CG_BETAS",
     "linear_cg",
+    "CGDirection",
 ]
 
 
-def beta_fletcher_reeves(g_new, g_old) -> float:
+def beta_fletcher_reeves(g_new: ArrayLike, g_old: ArrayLike) -> float:
     r""":math:`\beta^{FR} = g_{k+1}^\top g_{k+1} / g_k^\top g_k`."""
     return float(np.dot(g_new, g_new) / np.dot(g_old, g_old))
 
 
-def beta_polak_ribiere(g_new, g_old) -> float:
+def beta_polak_ribiere(g_new: ArrayLike, g_old: ArrayLike) -> float:
     r""":math:`\beta^{PR} = g_{k+1}^\top (g_{k+1}-g_k) / g_k^\top g_k`."""
     return float(np.dot(g_new, np.subtract(g_new, g_old)) / np.dot(g_old, g_old))
 
 
-def beta_polak_ribiere_plus(g_new, g_old) -> float:
+def beta_polak_ribiere_plus(g_new: ArrayLike, g_old: ArrayLike) -> float:
     r""":math:`\beta^{+} = \max(\beta^{PR}, 0)`."""
     return max(beta_polak_ribiere(g_new, g_old), 0.0)
 
@@ -60,8 +67,9 @@ CG_BETAS: dict[str, Callable] = {
 }
 
 
-def linear_cg(A, b, x0=None, *, rtol: float = 1e-10, atol: float = 0.0,
-              maxiter: int | None = None, callback: Callable | None = None) -> OptimizeResult:
+def linear_cg(A: ArrayLike | Callable, b: ArrayLike, x0: ArrayLike | None = None, *,
+              rtol: float = 1e-10, atol: float = 0.0, maxiter: int | None = None,
+              callback: Callable | None = None) -> OptimizeResult:
     r"""Linear conjugate gradients for :math:`Ax = b`, :math:`A` SPD (N&W Algorithm 5.2).
 
     Parameters
@@ -85,7 +93,14 @@ def linear_cg(A, b, x0=None, *, rtol: float = 1e-10, atol: float = 0.0,
     if b.ndim != 1:
         raise ValueError(f"b must be 1-D, got shape {b.shape}")
     n = b.size
-    matvec = A if callable(A) else (lambda v, M=np.asarray(A, dtype=float): M @ v)
+    if callable(A):
+        matvec = A
+    else:
+        M = np.asarray(A, dtype=float)
+
+        def matvec(v):
+            return M @ v
+
     x = np.zeros(n) if x0 is None else np.array(x0, dtype=float, copy=True)
     if x.shape != (n,):
         raise ValueError(f"x0 must have shape ({n},), got {x.shape}")
@@ -128,3 +143,56 @@ def linear_cg(A, b, x0=None, *, rtol: float = 1e-10, atol: float = 0.0,
     return OptimizeResult(x=x, nit=k, success=success, message=message, path=np.array(path),
                           residual_norms=np.array(norms),
                           directions=np.array(directions).reshape(len(directions), n))
+
+
+class CGDirection(SteepestDescentDirection):
+    r"""Nonlinear conjugate gradients (``method="cg"``): :math:`p_k = -g_k + \beta_k p_{k-1}`
+    with ``beta`` one of :data:`CG_BETAS` (default ``"pr+"``).
+
+    Restarts with :math:`p_k = -g_k` every ``restart`` iterations (``None``: never) and
+    whenever :math:`p_k` is not a descent direction (:math:`g_k^\top p_k \ge 0`); restarts are
+    counted in ``nrestarts``. The first trial step is steepest descent's (N&W §3.5). After a
+    failed line search :meth:`reset` forgets :math:`p_{k-1}` (a retry along :math:`-g_k`)
+    unless the direction was already :math:`-g_k`.
+    """
+
+    name = "cg"
+
+    def __init__(self, *, beta: str = "pr+", restart: int | None = None):
+        super().__init__()
+        if beta not in CG_BETAS:
+            raise ValueError(f"Invalid beta: {beta!r}; expected one of "
+                             + ", ".join(map(repr, CG_BETAS)))
+        self.beta = CG_BETAS[beta]
+        self.restart = restart
+        self.p: np.ndarray | None = None
+        self.g: np.ndarray | None = None
+        self.since_restart = 0
+        self.nrestarts = 0
+
+    def direction(self, x: np.ndarray, f: float, g: np.ndarray) -> np.ndarray:
+        if self.p is not None:
+            if self.restart is None or self.since_restart < self.restart:
+                q = -g + self.beta(g, self.g) * self.p
+                if float(g @ q) < 0:
+                    self.since_restart += 1
+                    return q
+            self.nrestarts += 1  # scheduled, or q was not a descent direction
+        self.since_restart = 1
+        return -g
+
+    def update(self, step: float, p: np.ndarray, g_old: np.ndarray,
+               g_new: np.ndarray) -> None:
+        super().update(step, p, g_old, g_new)
+        self.p, self.g = p, g_old  # beta needs g_k when the direction at x_{k+1} is formed
+
+    def reset(self) -> bool:
+        if self.p is None or self.since_restart == 1:
+            return False
+        self.p = None
+        self.prev = None
+        self.nrestarts += 1
+        return True
+
+    def extras(self) -> dict:
+        return {"nrestarts": self.nrestarts}

@@ -23,11 +23,12 @@ soft-thresholding (:func:`soft_threshold`, :func:`lasso_coordinate_descent`). Th
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from .second_order.result import OptimizeResult
+from .result import OptimizeResult
 
 __all__ = [
     "coordinate_descent",
@@ -40,7 +41,7 @@ __all__ = [
 ]
 
 
-def coordinate_descent(fun: Callable, x0, argmin: Callable, *, max_sweeps: int = 100,
+def coordinate_descent(fun: Callable, x0: ArrayLike, argmin: Callable, *, max_sweeps: int = 100,
                        tol: float = 0.0, callback: Callable | None = None) -> OptimizeResult:
     r"""Cyclic exact coordinate descent.
 
@@ -91,7 +92,7 @@ def coordinate_descent(fun: Callable, x0, argmin: Callable, *, max_sweeps: int =
                           path=np.array(path), fun_path=np.array(values))
 
 
-def soft_threshold(z, t):
+def soft_threshold(z: ArrayLike, t: float) -> np.ndarray | float:
     r"""Soft-thresholding :math:`S_t(z) = \operatorname{sign}(z)\max(|z|-t, 0)`, the minimizer
     of :math:`\tfrac12(w-z)^2 + t|w|` (elementwise; ``t >= 0``)."""
     z = np.asarray(z, dtype=float)
@@ -100,14 +101,14 @@ def soft_threshold(z, t):
     return np.sign(z) * np.maximum(np.abs(z) - t, 0.0)
 
 
-def kinked_valley(x, a: float = 5.0):
+def kinked_valley(x: ArrayLike, a: float = 5.0) -> np.ndarray | float:
     r""":math:`f(x_1, x_2) = a|x_1-x_2| + (x_1+x_2)^2` (ERRATA 32 with :math:`a = 5`): convex,
     minimum 0 at the origin, nonsmooth along the diagonal. Accepts points of shape (..., 2)."""
     x = np.asarray(x, dtype=float)
     return a * np.abs(x[..., 0] - x[..., 1]) + (x[..., 0] + x[..., 1]) ** 2
 
 
-def kinked_valley_argmin(x, i: int, a: float = 5.0) -> float:
+def kinked_valley_argmin(x: ArrayLike, i: int, a: float = 5.0) -> float:
     r"""Exact minimizer over coordinate ``i`` of :func:`kinked_valley`, the other one,
     :math:`c`, fixed: :math:`h(t) = a|t-c| + (t+c)^2` is minimized at
 
@@ -124,7 +125,7 @@ def kinked_valley_argmin(x, i: int, a: float = 5.0) -> float:
     return c
 
 
-def lasso_objective(X, y, w, alpha: float) -> float:
+def lasso_objective(X: ArrayLike, y: ArrayLike, w: ArrayLike, alpha: float) -> float:
     r""":math:`\frac{1}{2N}\lVert y - Xw\rVert^2 + \alpha\lVert w\rVert_1`, ``X`` of shape
     (N, n), ``y`` (N,), ``w`` (n,)."""
     X, y, w = (np.asarray(v, dtype=float) for v in (X, y, w))
@@ -132,7 +133,7 @@ def lasso_objective(X, y, w, alpha: float) -> float:
     return float(r @ r / (2 * len(y)) + alpha * np.abs(w).sum())
 
 
-def lasso_argmin(X, y, alpha: float) -> Callable:
+def lasso_argmin(X: ArrayLike, y: ArrayLike, alpha: float) -> Callable:
     r"""``argmin(w, j)`` for :func:`coordinate_descent` on :func:`lasso_objective`:
 
     .. math:: w_j^\star = \frac{S_\alpha(\rho_j)}{z_j}, \quad
@@ -154,8 +155,8 @@ def lasso_argmin(X, y, alpha: float) -> Callable:
     return argmin
 
 
-def lasso_coordinate_descent(X, y, alpha: float, w0=None, *, max_sweeps: int = 1000,
-                             tol: float = 1e-10) -> OptimizeResult:
+def lasso_coordinate_descent(X: ArrayLike, y: ArrayLike, alpha: float, w0: ArrayLike | None = None,
+                             *, max_sweeps: int = 1000, tol: float = 1e-10) -> OptimizeResult:
     r"""Cyclic coordinate descent for the lasso (:func:`lasso_objective`), the residual
     :math:`r = y - Xw` updated after each coordinate step (:math:`O(N)` per step). Each step is
     :func:`lasso_argmin`'s exact minimizer.

@@ -26,9 +26,10 @@ r"""Curvature matrices for learning: Gauss--Newton, Hessian-free steps, K-FAC.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .cg import linear_cg
 from .result import OptimizeResult
@@ -44,7 +45,7 @@ def _check_damping(damping):
         raise ValueError(f"Invalid damping: {damping!r} (expected a number >= 0)")
 
 
-def gauss_newton_step(J, r, damping: float = 0.0) -> np.ndarray:
+def gauss_newton_step(J: ArrayLike, r: ArrayLike, damping: float = 0.0) -> np.ndarray:
     r"""The (damped) Gauss--Newton step :math:`p = -(J^\top J + \delta I)^{-1}J^\top r`.
 
     ``J`` shape (N, n), ``r`` shape (N,); returns shape (n,). Computed by least squares on
@@ -62,7 +63,7 @@ def gauss_newton_step(J, r, damping: float = 0.0) -> np.ndarray:
     return -np.linalg.lstsq(J, r, rcond=None)[0]
 
 
-def gauss_newton(residual: Callable, jacobian: Callable, x0, *, damping: float = 0.0,
+def gauss_newton(residual: Callable, jacobian: Callable, x0: ArrayLike, *, damping: float = 0.0,
                  gtol: float = 1e-10, maxiter: int = 100) -> OptimizeResult:
     r"""Undamped (``damping=0``) or fixed-damping Gauss--Newton iteration with unit steps
     for :math:`\min\tfrac12\lVert r(x)\rVert^2`; stops when
@@ -87,7 +88,7 @@ def gauss_newton(residual: Callable, jacobian: Callable, x0, *, damping: float =
                           success=success, path=np.array(path), method="gauss-newton")
 
 
-def hessian_free_step(g, curvature_product: Callable, damping: float = 0.0, *,
+def hessian_free_step(g: ArrayLike, curvature_product: Callable, damping: float = 0.0, *,
                       maxiter: int | None = None, rtol: float = 1e-10) -> OptimizeResult:
     r"""Solve :math:`(C + \delta I)\,p = -g` by linear CG using only ``curvature_product(v)``
     :math:`= Cv` (a Hessian- or Gauss--Newton-vector product), as in Hessian-free
@@ -101,7 +102,7 @@ def hessian_free_step(g, curvature_product: Callable, damping: float = 0.0, *,
                      -g, np.zeros_like(g), rtol=rtol, maxiter=maxiter)
 
 
-def softmax_layer_fisher(a, probs) -> np.ndarray:
+def softmax_layer_fisher(a: ArrayLike, probs: ArrayLike) -> np.ndarray:
     r"""Exact Fisher matrix of a linear softmax layer :math:`z = Wa`, averaged over the rows:
 
     .. math:: F = \frac1N\sum_i \bigl(\operatorname{diag}(p_i) - p_ip_i^\top\bigr)\otimes
@@ -121,7 +122,7 @@ def softmax_layer_fisher(a, probs) -> np.ndarray:
     return F.reshape(c * d, c * d)
 
 
-def kfac_factors(a, delta_cov) -> tuple[np.ndarray, np.ndarray]:
+def kfac_factors(a: ArrayLike, delta_cov: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     r"""K-FAC's factors :math:`A = \frac1N\sum_i a_ia_i^\top` (shape (d, d)) and
     :math:`G = \frac1N\sum_i \Sigma_i` (shape (c, c)), where ``delta_cov`` holds per-example
     :math:`\Sigma_i = \E[\delta_i\delta_i^\top]`, shape (N, c, c) -- or sampled output
@@ -142,7 +143,8 @@ def kfac_factors(a, delta_cov) -> tuple[np.ndarray, np.ndarray]:
     return a.T @ a / N, G
 
 
-def kfac_direction(grad_W, A, G, damping: float = 0.0) -> np.ndarray:
+def kfac_direction(grad_W: ArrayLike, A: ArrayLike, G: ArrayLike,
+                   damping: float = 0.0) -> np.ndarray:
     r""":math:`(G_\delta \otimes A_\delta)^{-1}\operatorname{vec}(V)` as the matrix
     :math:`G_\delta^{-1} V A_\delta^{-1}`, with :math:`V` = ``grad_W`` shape (c, d),
     :math:`A_\delta = A + \sqrt\delta I`, :math:`G_\delta = G + \sqrt\delta I` (K-FAC's

@@ -33,9 +33,10 @@ directions (and scipy's); nonlinear CG wants :math:`c_2 = 0.1`.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .result import LineSearchResult
 
@@ -115,9 +116,9 @@ def _not_descent(f0, slope0, nfev, njev):
 
 # ------------------------------------------------------------------------------ backtracking
 
-def backtracking_line_search(fun: Callable, x, p, f0: float | None = None, g0=None, *,
-                             step0: float = 1.0, c1: float = 1e-4, rho: float = 0.5,
-                             maxiter: int = 60) -> LineSearchResult:
+def backtracking_line_search(fun: Callable, x: ArrayLike, p: ArrayLike, f0: float | None = None,
+                             g0: ArrayLike | None = None, *, step0: float = 1.0, c1: float = 1e-4,
+                             rho: float = 0.5, maxiter: int = 60) -> LineSearchResult:
     r"""Backtracking (Armijo) line search, N&W Algorithm 3.1.
 
     Tries :math:`\alpha = \alpha_0, \rho\alpha_0, \rho^2\alpha_0, \dots` and returns the first
@@ -206,8 +207,9 @@ def _inside(t, lo, hi, margin):
     return left + pad <= t <= right - pad
 
 
-def strong_wolfe_line_search(fun: Callable, jac: Callable, x, p, f0: float | None = None,
-                             g0=None, *, step0: float = 1.0, c1: float = 1e-4, c2: float = 0.9,
+def strong_wolfe_line_search(fun: Callable, jac: Callable, x: ArrayLike, p: ArrayLike,
+                             f0: float | None = None, g0: ArrayLike | None = None, *,
+                             step0: float = 1.0, c1: float = 1e-4, c2: float = 0.9,
                              step_max: float = 1e10, maxiter: int = 30,
                              lazy_gradient: bool = False) -> LineSearchResult:
     r"""Strong Wolfe line search: bracketing (N&W Algorithm 3.5) then ``zoom`` (Algorithm 3.6).
@@ -219,13 +221,13 @@ def strong_wolfe_line_search(fun: Callable, jac: Callable, x, p, f0: float | Non
     :math:`[\alpha_i, \alpha_{i-1}]`). The next trial is the minimizer of the cubic through
     the last two trials' values and slopes, kept in
     :math:`[\alpha_i + 1.1(\alpha_i-\alpha_{i-1}), \alpha_i + 4(\alpha_i-\alpha_{i-1})]`
-    (the extrapolation rule of Moré & Thuente 1994; N&W only ask for growth). *Zoom* keeps an interval :math:`(\alpha_{lo},
-    \alpha_{hi})` in which :math:`\alpha_{lo}` has the lowest Armijo-satisfying value and
-    :math:`\phi'(\alpha_{lo})(\alpha_{hi}-\alpha_{lo}) < 0`, and shrinks it at the minimizer of
-    the cubic interpolating :math:`\phi, \phi'` at both ends (N&W eq. 3.59), or of the cubic
-    through three values and :math:`\phi'(\alpha_{lo})`, or of a parabola, each accepted only
-    when it falls inside the interval away from its ends (20%, 20%, 10% margins); otherwise
-    it bisects.
+    (the extrapolation rule of Moré & Thuente 1994; N&W only ask for growth). *Zoom* keeps an
+    interval :math:`(\alpha_{lo}, \alpha_{hi})` in which :math:`\alpha_{lo}` has the lowest
+    Armijo-satisfying value and :math:`\phi'(\alpha_{lo})(\alpha_{hi}-\alpha_{lo}) < 0`, and
+    shrinks it at the minimizer of the cubic interpolating :math:`\phi, \phi'` at both ends
+    (N&W eq. 3.59), or of the cubic through three values and :math:`\phi'(\alpha_{lo})`, or of
+    a parabola, each accepted only when it falls inside the interval away from its ends (20%,
+    20%, 10% margins); otherwise it bisects.
 
     By default every trial evaluates both :math:`\phi` and :math:`\phi'` (``nfev == njev``), as
     MINPACK's line search in scipy's BFGS and CG and L-BFGS-B's do, so that ``zoom`` can use
@@ -350,7 +352,7 @@ def strong_wolfe_line_search(fun: Callable, jac: Callable, x, p, f0: float | Non
 
 # ------------------------------------------------------------------------------ quadratics
 
-def exact_step_quadratic(A, g, p) -> float:
+def exact_step_quadratic(A: ArrayLike, g: ArrayLike, p: ArrayLike) -> float:
     r"""Exact line-search step on a quadratic with Hessian ``A``:
 
     .. math:: \alpha^\star = \arg\min_\alpha f(x+\alpha p) = -\frac{g^\top p}{p^\top A p},
@@ -364,7 +366,7 @@ def exact_step_quadratic(A, g, p) -> float:
     return -float(g @ p) / curv
 
 
-def quadratic_exact_line_search(A) -> Callable:
+def quadratic_exact_line_search(A: ArrayLike) -> Callable:
     r"""A line search for :func:`~course_lib.second_order.minimize` (``line_search=...``) that
     takes the exact step :func:`exact_step_quadratic` on a quadratic with Hessian ``A``.
 

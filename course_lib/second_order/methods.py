@@ -1,5 +1,12 @@
 r"""``minimize``: one driver, five ways to choose the search direction.
 
+The five methods are :class:`~course_lib.second_order.directions.DirectionStrategy` objects,
+each next to its mathematics (:class:`~.directions.SteepestDescentDirection`,
+:class:`~.newton.NewtonDirection`, :class:`~.cg.CGDirection`,
+:class:`~.quasi_newton.BFGSDirection`, :class:`~.quasi_newton.LBFGSDirection`); this module
+holds the one loop that drives them, their options and their validation. ``method`` may
+also be any object implementing the protocol.
+
 Every method iterates :math:`x_{k+1} = x_k + \alpha_k p_k` with a descent direction
 :math:`p_k` and a step :math:`\alpha_k` from a line search, and stops when
 :math:`\max_i |g_i| \le` ``gtol`` (the infinity norm of the gradient: scipy's meaning of
@@ -43,26 +50,28 @@ Method options:
   :math:`\gamma_k = s_{k-1}^\top y_{k-1}/y_{k-1}^\top y_{k-1}`.
 
 Quasi-Newton updates are skipped when :math:`y^\top s \le 10^{-10}\lVert y\rVert\lVert
-s\rVert` (counted in ``nskipped``). The first iteration (and any restart) of ``gd``, ``cg``,
-``bfgs`` and ``lbfgs`` tries :math:`\alpha_0 = \min(1, 1/\lVert g\rVert)`; later ones try 1
-(Newton, quasi-Newton) or :math:`\alpha_{k-1} g_{k-1}^\top p_{k-1} / g_k^\top p_k`
-(``gd``, ``cg``; N&W §3.5). When the line search fails along a quasi-Newton or CG direction,
-the memory is discarded and the search is retried once along :math:`-g_k` (as L-BFGS-B
-does); a failure along :math:`-g_k` ends the run with ``success=False``.
+s\rVert` (:func:`~.quasi_newton.curvature_condition`; counted in ``nskipped``). The first
+iteration (and any restart) of ``gd``, ``cg``, ``bfgs`` and ``lbfgs`` tries
+:math:`\alpha_0 = \min(1, 1/\lVert g\rVert)`; later ones try 1 (Newton, quasi-Newton) or
+:math:`\alpha_{k-1} g_{k-1}^\top p_{k-1} / g_k^\top p_k` (``gd``, ``cg``; N&W §3.5).
+When the line search fails along a quasi-Newton or CG direction, the memory is discarded and
+the search is retried once along :math:`-g_k` (as L-BFGS-B does); a failure along
+:math:`-g_k` ends the run with ``success=False``.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
-from scipy.linalg import cho_solve
+from numpy.typing import ArrayLike
 
-from .cg import CG_BETAS
+from .cg import CG_BETAS, CGDirection
+from .directions import DirectionError, DirectionStrategy, SteepestDescentDirection
 from .line_search import backtracking_line_search, strong_wolfe_line_search
-from .newton import _eigenvalue_modification, cholesky_with_added_identity
-from .quasi_newton import LBFGSMemory, bfgs_inverse_update
+from .newton import MODIFICATIONS, NewtonDirection
+from .quasi_newton import BFGSDirection, LBFGSDirection
 from .result import STATUS, LineSearchResult, OptimizeResult
 
 __all__ = ["minimize", "METHODS"]
@@ -78,191 +87,35 @@ _METHOD_OPTIONS = {
     "bfgs": {"scale_H0"},
     "lbfgs": {"m"},
 }
-_MODIFICATIONS = ("cholesky", "eig", "abs", "none")
-_CURVATURE_TOL = 1e-10
 
 
-class _DirectionError(Exception):
-    """The search direction could not be computed (reported as a failure, never raised)."""
-
-
-# ---------------------------------------------------------------------------- the methods
-
-class _GD:
-    def __init__(self, n, opts):
-        self.prev = None  # (step, slope) of the last accepted step, for the first trial step
-
-    def direction(self, x, f, g):
-        return -g
-
-    def step0(self, g, p):
-        # N&W §3.5: assume the first-order change alpha_k g_k^T p_k equals the last one;
-        # min(1, 1/||g||) when there is no last step.
-        if self.prev is None:
-            return min(1.0, 1.0 / float(np.linalg.norm(g)))
-        step, slope = self.prev
-        step0 = step * slope / float(g @ p)
-        return step0 if 0 < step0 < math.inf else 1.0
-
-    def accepted(self, step, p, g_old, g_new):
-        self.prev = (step, float(g_old @ p))
-
-    def reset(self):
-        return False
-
-    def extras(self):
-        return {}
-
-
-class _CG(_GD):
-    def __init__(self, n, opts):
-        super().__init__(n, opts)
-        self.beta = CG_BETAS[opts["beta"]]
-        self.restart = opts["restart"]
-        self.p = self.g = None
-        self.since_restart = 0
-        self.nrestarts = 0
-
-    def direction(self, x, f, g):
-        if self.p is not None:
-            if self.restart is None or self.since_restart < self.restart:
-                q = -g + self.beta(g, self.g) * self.p
-                if float(g @ q) < 0:
-                    self.since_restart += 1
-                    return q
-            self.nrestarts += 1  # scheduled, or q was not a descent direction
-        self.since_restart = 1
-        return -g
-
-    def accepted(self, step, p, g_old, g_new):
-        super().accepted(step, p, g_old, g_new)
-        self.p, self.g = p, g_old  # beta needs g_k when the direction at x_{k+1} is formed
-
-    def reset(self):
-        if self.p is None or self.since_restart == 1:
-            return False
-        self.p = None
-        self.prev = None
-        self.nrestarts += 1
-        return True
-
-    def extras(self):
-        return {"nrestarts": self.nrestarts}
-
-
-class _BFGS(_GD):
-    def __init__(self, n, opts):
-        self.n, self.scale = n, opts["scale_H0"]
-        self.H = None  # None: the identity, not yet scaled
-        self.nskipped = 0
-
-    def direction(self, x, f, g):
-        return -g if self.H is None else -(self.H @ g)
-
-    def step0(self, g, p):
-        return min(1.0, 1.0 / float(np.linalg.norm(g))) if self.H is None else 1.0
-
-    def accepted(self, step, p, g_old, g_new):
-        s, y = step * p, g_new - g_old
-        ys = float(y @ s)
-        if not ys > _CURVATURE_TOL * float(np.linalg.norm(y) * np.linalg.norm(s)):
-            self.nskipped += 1
-            return
-        if self.H is None:
-            gamma = ys / float(y @ y) if self.scale else 1.0
-            self.H = gamma * np.eye(self.n)
-        self.H = bfgs_inverse_update(self.H, s, y)
-
-    def reset(self):
-        if self.H is None:
-            return False
-        self.H = None
-        return True
-
-    def extras(self):
-        return {"hess_inv": np.eye(self.n) if self.H is None else self.H,
-                "nskipped": self.nskipped}
-
-
-class _LBFGS(_BFGS):
-    def __init__(self, n, opts):
-        self.memory = LBFGSMemory(opts["m"])
-        self.nskipped = 0
-
-    def direction(self, x, f, g):
-        return -self.memory.apply(g) if len(self.memory) else -g
-
-    def step0(self, g, p):
-        if len(self.memory):
-            return 1.0
-        return min(1.0, 1.0 / float(np.linalg.norm(g)))
-
-    def accepted(self, step, p, g_old, g_new):
-        s, y = step * p, g_new - g_old
-        ys, yy = float(y.dot(s)), float(y.dot(y))
-        if ys > _CURVATURE_TOL * math.sqrt(yy * float(s.dot(s))):
-            self.memory.push(s, y)
-        else:
-            self.nskipped += 1
-
-    def reset(self):
-        if not len(self.memory):
-            return False
-        self.memory.clear()
-        return True
-
-    def extras(self):
-        return {"nskipped": self.nskipped}
-
-
-class _Newton(_GD):
-    def __init__(self, n, opts, hess):
-        self.n, self.hess = n, hess
-        self.modification, self.damping, self.delta = (
-            opts["modification"], opts["damping"], opts["delta"])
-        self.nhev = 0
-        self.nmodified = 0
-
-    def direction(self, x, f, g):
-        H = np.asarray(self.hess(x), dtype=float)
-        self.nhev += 1
-        if H.shape != (self.n, self.n):
-            raise _DirectionError(f"hess returned shape {H.shape}, expected "
-                                  f"({self.n}, {self.n})")
-        if not np.all(np.isfinite(H)):
-            raise _DirectionError("Hessian is not finite")
-        if self.damping:
-            H = H + self.damping * np.eye(self.n)
-        try:
-            if self.modification == "cholesky":
-                L, tau = cholesky_with_added_identity(H)
-                self.nmodified += tau > 0
-                return -cho_solve((L, True), g)
-            if self.modification in ("eig", "abs"):
-                Hm, changed = _eigenvalue_modification(H, self.delta, self.modification == "abs")
-                self.nmodified += changed
-                return -np.linalg.solve(Hm, g)
-            return -np.linalg.solve(H, g)
-        except np.linalg.LinAlgError as err:
-            raise _DirectionError(f"Newton system could not be solved ({err})") from None
-
-    def step0(self, g, p):
-        return 1.0
-
-    def accepted(self, step, p, g_old, g_new):
-        pass
-
-    def extras(self):
-        return {"nhev": self.nhev, "nmodified": self.nmodified}
+def _make_direction(method: str, n: int, opts: dict,
+                    hess: Callable | None = None) -> DirectionStrategy:
+    """The :class:`~.directions.DirectionStrategy` of ``method`` for ``n`` variables, with
+    its options taken from the validated ``opts``."""
+    if method == "gd":
+        return SteepestDescentDirection()
+    if method == "newton":
+        if not callable(hess):
+            raise ValueError("method 'newton' needs hess, a callable returning the Hessian")
+        return NewtonDirection(hess, n, modification=opts["modification"],
+                               damping=opts["damping"], delta=opts["delta"])
+    if method == "cg":
+        return CGDirection(beta=opts["beta"], restart=opts["restart"])
+    if method == "bfgs":
+        return BFGSDirection(n, scale_H0=opts["scale_H0"])
+    if method == "lbfgs":
+        return LBFGSDirection(m=opts["m"])
+    raise ValueError(f"Unknown method: {method!r}")
 
 
 # ---------------------------------------------------------------------------- validation
 
-def _parse_options(method: str, n: int, options: dict) -> dict:
-    allowed = _COMMON | _METHOD_OPTIONS[method]
+def _parse_options(method: str | None, n: int, options: dict, label: str) -> dict:
+    allowed = _COMMON | _METHOD_OPTIONS.get(method, set())
     for key in options:
         if key not in allowed:
-            raise ValueError(f"Unknown option for method {method!r}: {key!r}")
+            raise ValueError(f"Unknown option for method {label!r}: {key!r}")
     opts = dict(line_search="armijo" if method == "newton" else "wolfe", c1=1e-4,
                 c2=0.1 if method == "cg" else 0.9, rho=0.5, maxls=40, modification="cholesky",
                 damping=0.0, delta=1e-8, beta="pr+", restart=n, scale_H0=True, m=10)
@@ -281,9 +134,9 @@ def _parse_options(method: str, n: int, options: dict) -> dict:
         raise ValueError(f"Invalid rho: {opts['rho']!r}; need 0 < rho < 1")
     if not _is_int(opts["maxls"]) or opts["maxls"] < 1:
         raise ValueError(f"Invalid maxls: {opts['maxls']!r}")
-    if opts["modification"] not in _MODIFICATIONS:
+    if opts["modification"] not in MODIFICATIONS:
         raise ValueError(f"Invalid modification: {opts['modification']!r}; expected one of "
-                         + ", ".join(map(repr, _MODIFICATIONS)))
+                         + ", ".join(map(repr, MODIFICATIONS)))
     if not (_is_real(opts["damping"]) and 0 <= opts["damping"] < math.inf):
         raise ValueError(f"Invalid damping: {opts['damping']!r}")
     if not (_is_real(opts["delta"]) and 0 < opts["delta"] < math.inf):
@@ -328,9 +181,10 @@ def _make_search(opts) -> Callable:
 
 # ---------------------------------------------------------------------------- the driver
 
-def minimize(fun: Callable, x0, jac: Callable, hess: Callable | None = None,
-             method: str = "lbfgs", *, gtol: float = 1e-5, maxiter: int | None = None,
-             callback: Callable | None = None, **options) -> OptimizeResult:
+def minimize(fun: Callable, x0: ArrayLike, jac: Callable, hess: Callable | None = None,
+             method: str | DirectionStrategy = "lbfgs", *, gtol: float = 1e-5,
+             maxiter: int | None = None, callback: Callable | None = None,
+             **options) -> OptimizeResult:
     r"""Minimize a smooth :math:`f:\mathbb{R}^n\to\mathbb{R}` from ``x0``.
 
     Parameters
@@ -340,7 +194,9 @@ def minimize(fun: Callable, x0, jac: Callable, hess: Callable | None = None,
     jac : ``grad(x) -> array (n,)``.
     hess : ``hess(x) -> array (n, n)``; needed by ``"newton"`` only.
     method : ``"gd"``, ``"newton"``, ``"cg"``, ``"bfgs"`` or ``"lbfgs"`` (see the module
-        docstring for what each does and for ``**options``).
+        docstring for what each does and for ``**options``), or a fresh object implementing
+        :class:`~.directions.DirectionStrategy` (then only the line-search options apply;
+        default line search strong Wolfe).
     gtol : stop with ``success=True`` when :math:`\max_i |g_i| \le` ``gtol`` (> 0).
     maxiter : largest number of iterations, default :math:`200n`.
     callback : called as ``callback(x_k)`` (a copy) after every iteration; returning True
@@ -361,9 +217,12 @@ def minimize(fun: Callable, x0, jac: Callable, hess: Callable | None = None,
         On an unknown method or option, ``x0`` not 1-D or not finite, ``gtol <= 0``, an
         invalid option value (``m < 1``, ``c1 >= c2``, ...), or ``"newton"`` without ``hess``.
     """
-    if not isinstance(method, str) or method.lower() not in METHODS:
+    if isinstance(method, DirectionStrategy):
+        strategy, method = method, None
+    elif not isinstance(method, str) or method.lower() not in METHODS:
         raise ValueError(f"Unknown method: {method!r}")
-    method = method.lower()
+    else:
+        strategy, method = None, method.lower()
     x = np.array(x0, dtype=float, copy=True)
     if x.ndim != 1:
         raise ValueError(f"x0 must be 1-D, got shape {x.shape}")
@@ -385,13 +244,10 @@ def minimize(fun: Callable, x0, jac: Callable, hess: Callable | None = None,
         raise ValueError(f"Invalid maxiter: {maxiter!r}")
     if callback is not None and not callable(callback):
         raise ValueError(f"callback must be callable, got {callback!r}")
-    opts = _parse_options(method, n, options)
-    if method == "newton":
-        if not callable(hess):
-            raise ValueError("method 'newton' needs hess, a callable returning the Hessian")
-        strategy = _Newton(n, opts, hess)
-    else:
-        strategy = {"gd": _GD, "cg": _CG, "bfgs": _BFGS, "lbfgs": _LBFGS}[method](n, opts)
+    opts = _parse_options(method, n, options, method or strategy.name)
+    if strategy is None:
+        strategy = _make_direction(method, n, opts, hess)
+    name = strategy.name
     search = _make_search(opts)
 
     counts = [0, 0]
@@ -426,7 +282,7 @@ def minimize(fun: Callable, x0, jac: Callable, hess: Callable | None = None,
             if not ls.success and strategy.reset():
                 p = strategy.direction(x, f, g)
                 ls = search(f_, g_, x, p, f, g, step0=strategy.step0(g, p))
-        except _DirectionError as err:
+        except DirectionError as err:
             status, detail = 5, f"at iteration {k}: {err}"
             break
         if not ls.success:
@@ -442,7 +298,7 @@ def minimize(fun: Callable, x0, jac: Callable, hess: Callable | None = None,
         if not math.isfinite(gmax):
             status, detail = 3, f"at iteration {k}: gradient not finite (f = {f_new!r})"
             break
-        strategy.accepted(ls.step, p, g, g_new)
+        strategy.update(ls.step, p, g, g_new)
         x, f, g = x_new, f_new, g_new
         k += 1
         path.append(x.copy())
@@ -451,5 +307,5 @@ def minimize(fun: Callable, x0, jac: Callable, hess: Callable | None = None,
             status, detail = 4, f"at iteration {k}"
     return OptimizeResult(
         x=x, fun=f, jac=g, nit=k, nfev=counts[0], njev=counts[1], success=status == 0,
-        status=status, message=f"{STATUS[status]} ({method}): {detail}", path=np.array(path),
-        fun_path=np.array(fun_path), method=method, **strategy.extras())
+        status=status, message=f"{STATUS[status]} ({name}): {detail}", path=np.array(path),
+        fun_path=np.array(fun_path), method=name, **strategy.extras())

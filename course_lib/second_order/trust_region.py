@@ -28,16 +28,17 @@ reached the boundary. (:math:`\rho_k` here is N&W's ratio, not a convergence rat
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .result import OptimizeResult
 
 __all__ = ["boundary_intersections", "dogleg_step", "steihaug_cg", "trust_region"]
 
 
-def boundary_intersections(z, d, radius: float) -> tuple[float, float]:
+def boundary_intersections(z: ArrayLike, d: ArrayLike, radius: float) -> tuple[float, float]:
     r"""The two roots :math:`t_a \le t_b` of :math:`\lVert z + t d\rVert = \Delta`
     (for :math:`\lVert z\rVert < \Delta` they have opposite signs)."""
     a, b = float(d @ d), 2.0 * float(z @ d)
@@ -53,7 +54,7 @@ def _model(g, Bp_fn):
     return lambda p: float(g @ p) + 0.5 * float(p @ Bp_fn(p))
 
 
-def dogleg_step(g, B, radius: float) -> tuple[np.ndarray, bool]:
+def dogleg_step(g: ArrayLike, B: ArrayLike, radius: float) -> tuple[np.ndarray, bool]:
     r"""Dogleg step for :math:`\min g^\top p + \tfrac12 p^\top Bp`, :math:`\lVert p\rVert\le\Delta`.
 
     ``g`` shape (n,), ``B`` shape (n, n) symmetric positive definite (``ValueError``
@@ -76,7 +77,7 @@ def dogleg_step(g, B, radius: float) -> tuple[np.ndarray, bool]:
     return p_cauchy + tb * (p_newton - p_cauchy), True
 
 
-def steihaug_cg(g, hessp: Callable, radius: float) -> tuple[np.ndarray, bool]:
+def steihaug_cg(g: ArrayLike, hessp: Callable, radius: float) -> tuple[np.ndarray, bool]:
     r"""Steihaug's truncated CG for :math:`\min g^\top p + \tfrac12 p^\top Bp`,
     :math:`\lVert p\rVert \le \Delta`, with ``hessp(v) = B v`` only (N&W Algorithm 7.2).
 
@@ -113,7 +114,7 @@ def steihaug_cg(g, hessp: Callable, radius: float) -> tuple[np.ndarray, bool]:
         z, rr = z_next, rr_next
 
 
-def trust_region(fun: Callable, x0, jac: Callable, hess: Callable | None = None, *,
+def trust_region(fun: Callable, x0: ArrayLike, jac: Callable, hess: Callable | None = None, *,
                  hessp: Callable | None = None, method: str = "steihaug",
                  initial_radius: float = 1.0, max_radius: float = 1000.0,
                  eta: float = 0.15, gtol: float = 1e-4,

@@ -17,6 +17,8 @@ and set the direction to zero for biases and normalization parameters (1-D tenso
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 import torch
 from torch import nn
@@ -25,7 +27,8 @@ from torch.func import functional_call
 __all__ = ["filter_normalized_direction", "loss_surface"]
 
 
-def filter_normalized_direction(model: nn.Module, generator: torch.Generator) -> dict:
+def filter_normalized_direction(model: nn.Module,
+                                generator: torch.Generator) -> dict[str, torch.Tensor]:
     """A random direction, one tensor per named parameter, filter-normalized as above."""
     direction = {}
     for name, p in model.named_parameters():
@@ -40,9 +43,16 @@ def filter_normalized_direction(model: nn.Module, generator: torch.Generator) ->
 
 
 @torch.no_grad()
-def loss_surface(model: nn.Module, loss_fn, X, y, d1: dict, d2: dict, alphas, betas) -> np.ndarray:
+def loss_surface(model: nn.Module, loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+                 X: torch.Tensor, y: torch.Tensor, d1: dict[str, torch.Tensor],
+                 d2: dict[str, torch.Tensor], alphas: Sequence[float] | np.ndarray,
+                 betas: Sequence[float] | np.ndarray) -> np.ndarray:
     """:math:`L(\\alpha, \\beta)` on the grid ``alphas x betas``; array of shape
-    ``(len(betas), len(alphas))`` (rows follow ``betas``, as ``plt.contour`` expects)."""
+    ``(len(betas), len(alphas))`` (rows follow ``betas``, as ``plt.contour`` expects).
+
+    The model is evaluated in evaluation mode (BatchNorm uses its running statistics) with
+    :math:`\\theta^\\star + \\alpha d_1 + \\beta d_2` passed through
+    ``torch.func.functional_call``; its parameters and mode are left as they were."""
     was_training = model.training
     model.eval()
     base = {name: p.detach().clone() for name, p in model.named_parameters()}

@@ -10,8 +10,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import animation
 
+from .slider import frames_player
+
 __all__ = ["contour", "trajectory", "plot_trajectories", "loss_curves", "animate_trajectories",
-           "animation_html", "grid_values"]
+           "animation_html", "grid_values", "iterates"]
 
 COLORS = plt.rcParams["axes.prop_cycle"].by_key()["color"]
 
@@ -52,12 +54,23 @@ def contour(objective, ax=None, *, bounds=None, levels: int = 30, log: bool = Tr
     return ax
 
 
+def iterates(path) -> np.ndarray:
+    """The iterates of ``path`` as an array (k + 1, n): the ``path`` field of an
+    :class:`~course_lib.result.OptimizeResult` (what :func:`course_lib.second_order.minimize`
+    and :func:`course_lib.optim.descent.run` return), or ``path`` itself as an array."""
+    if isinstance(path, dict) and "path" in path:
+        path = path["path"]
+    elif not isinstance(path, np.ndarray) and hasattr(path, "xs"):
+        path = path.xs                  # any other object with iterates ``xs`` (0.1's Trajectory)
+    return np.asarray(path)
+
+
 def trajectory(ax, path, label: str | None = None, color=None, marker: str = "o",
                markersize: float = 2.5, **kwargs):
-    """Draw the iterates ``path`` (a :class:`~course_lib.descent.Trajectory` or an (k, 2)
-    array) as a polyline with its start circled."""
-    xs = getattr(path, "xs", path)
-    xs = np.asarray(xs)
+    """Draw the iterates ``path`` (an :class:`~course_lib.result.OptimizeResult`, e.g. a
+    :class:`~course_lib.optim.descent.Trajectory`, or an array (k, 2)) as a polyline with its
+    start circled."""
+    xs = iterates(path)
     (line,) = ax.plot(xs[:, 0], xs[:, 1], marker=marker, markersize=markersize, lw=1.3,
                       label=label, color=color, **kwargs)
     ax.plot(*xs[0], marker="o", markersize=7, markerfacecolor="none",
@@ -67,7 +80,8 @@ def trajectory(ax, path, label: str | None = None, color=None, marker: str = "o"
 
 def plot_trajectories(objective, paths: dict, ax=None, *, title: str | None = None,
                       legend: bool = True, **contour_kwargs):
-    """Contours of ``objective`` with one trajectory per entry of ``{label: path}``."""
+    """Contours of ``objective`` with one trajectory per entry of ``{label: path}`` (a result
+    with a ``path`` field or an array, see :func:`iterates`)."""
     ax = contour(objective, ax, **contour_kwargs)
     for i, (label, path) in enumerate(paths.items()):
         trajectory(ax, path, label=label, color=COLORS[i % len(COLORS)])
@@ -80,9 +94,12 @@ def plot_trajectories(objective, paths: dict, ax=None, *, title: str | None = No
 
 def loss_curves(curves: dict, ax=None, *, log: bool = True, xlabel: str = "step",
                 ylabel: str = "loss", minimum: float | None = None):
-    """One line per ``{label: values}``; with ``minimum`` the gap :math:`f - f^\\star` is drawn."""
+    """One line per ``{label: values}``; with ``minimum`` the gap :math:`f - f^\\star` is drawn.
+    A value may be an :class:`~course_lib.result.OptimizeResult` (its ``fun_path`` is drawn)."""
     ax = ax or plt.gca()
     for i, (label, values) in enumerate(curves.items()):
+        if isinstance(values, dict) and "fun_path" in values:
+            values = values["fun_path"]
         v = np.asarray(values, dtype=float)
         if minimum is not None:
             v = v - minimum
@@ -99,7 +116,8 @@ def loss_curves(curves: dict, ax=None, *, log: bool = True, xlabel: str = "step"
 def animate_trajectories(objective, paths: dict, *, frames: int = 40, interval: int = 100,
                          figsize=(5.5, 4.5), dpi: int = 72, title: str | None = None,
                          **contour_kwargs):
-    """A ``FuncAnimation`` that draws the trajectories step by step over the contours.
+    """A ``FuncAnimation`` that draws the trajectories step by step over the contours;
+    ``paths`` maps labels to results or arrays, as in :func:`plot_trajectories`.
 
     Show it in a notebook with :func:`animation_html`: the frames are embedded in the page,
     so the animation plays in the static HTML book without a kernel. The figure is closed
@@ -108,7 +126,7 @@ def animate_trajectories(objective, paths: dict, *, frames: int = 40, interval: 
     fig, ax = plt.subplots(figsize=figsize, dpi=dpi)
     contour(objective, ax, **contour_kwargs)
     lines, heads = [], []
-    arrays = {label: np.asarray(getattr(p, "xs", p)) for label, p in paths.items()}
+    arrays = {label: iterates(p) for label, p in paths.items()}
     for i, label in enumerate(arrays):
         color = COLORS[i % len(COLORS)]
         (line,) = ax.plot([], [], lw=1.5, color=color, label=label)
@@ -159,11 +177,9 @@ class _CollectFrames(animation.AbstractMovieWriter):
 def animation_html(anim, *, alt: str = "", title: str | None = None):
     """An ``IPython.display.HTML`` player for ``anim`` (a Matplotlib animation) that plays in
     the static HTML book without a kernel: a frame slider and a play button
-    (:func:`course_lib.static_widgets.frames_player`). The frames are stored as transparent
+    (:func:`course_lib.viz.slider.frames_player`). The frames are stored as transparent
     layers over one key image, so a 40-frame animation weighs about as much as three whole
     frames. ``alt`` describes what the animation shows, for readers who cannot see it."""
-    from .static_widgets import frames_player
-
     writer = _CollectFrames()
     anim.save("unused.frames", writer=writer, dpi=anim._fig.dpi)
     return frames_player(writer.frames, interval=int(getattr(anim, "_interval", 100)),

@@ -1,6 +1,6 @@
 """Time the same MLP training run in course_lib.nn (NumPy) and in torch on the CPU.
 
-A 64-128-10 ReLU network on the digits (course_lib.data.load_digits_split), softmax
+A 64-128-10 ReLU network on the digits (course_lib.objectives.data.load_digits_split), softmax
 cross-entropy, minibatch SGD with momentum, 100 epochs. Both runs start from the same
 weights (the NumPy model is copied into torch with ``to_torch``) and see the same minibatches,
 so besides the times the script prints how far apart the two final networks are -- in
@@ -28,7 +28,7 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from course_lib import nn  # noqa: E402
-from course_lib.data import load_digits_split, minibatches  # noqa: E402
+from course_lib.objectives.data import load_digits_split, minibatches  # noqa: E402
 from course_lib.optim import sgd  # noqa: E402
 
 

@@ -22,7 +22,8 @@ import numpy as np
 import torch
 
 __all__ = ["TensorList", "is_tensor", "clone", "zeros_like", "full_like", "sqrt", "sqrt_", "abs_",
-           "maximum_", "div_sqrt_", "add", "add_", "lerp_", "addcmul", "addcmul_", "addcdiv_", "item",
+           "maximum_", "div_sqrt_", "add", "add_", "lerp_", "addcmul", "addcmul_", "addcdiv_",
+           "item",
            "real_view", "complex_view", "step_counter", "scalar_state", "scalar_like",
            "is_sparse"]
 

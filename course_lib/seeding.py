@@ -1,4 +1,4 @@
-"""Seeds that a reader (or the robustness check) can shift, so that no claim rests on one lucky seed.
+"""Seeds that a reader (or the robustness check) can shift, so no claim rests on one lucky seed.
 
 Every notebook draws its random numbers from seeds written as ``seed(k)``: the number ``k``
 plus the offset in the environment variable ``COURSE_SEED_OFFSET`` (0 when unset). The book

@@ -8,7 +8,7 @@ For every page of ``_toc.yml``:
 * MathJax (the local copy) typesets every formula, without TeX errors, and no raw TeX
   delimiters are left in the text outside code;
 * every ``<img>`` has loaded (non-zero natural width); saved ipywidgets state renders;
-* each kernel-free interactive figure (``course_lib.static_widgets``) responds: moving a
+* each kernel-free interactive figure (``course_lib.viz.static_widgets``) responds: moving a
   slider with the keyboard changes the frame shown;
 * a notebook page's Binder and Colab links open that notebook of the configured repository;
 * the reader's experience: the page with its images weighs at most ``MAX_PAGE_BYTES``, its
@@ -389,7 +389,7 @@ def check_sliders(page, page_name: str) -> list[str]:
     expected = EXPECTED_INTERACTIVE.get(page_name, 0)
     if figures.count() < expected:
         report.append(f"expected at least {expected} kernel-free interactive figures "
-                      f"(course_lib.static_widgets), found {figures.count()}")
+                      f"(course_lib.viz.static_widgets), found {figures.count()}")
     for i in range(figures.count()):
         figure = figures.nth(i)
         if figure.get_attribute("data-ready") != "1":
@@ -493,7 +493,7 @@ def test_precomputed_slider_in_chromium(visit, tmp_path):
 
     from PIL import Image
 
-    from course_lib.static_widgets import precomputed_slider
+    from course_lib.viz.static_widgets import precomputed_slider
 
     def png(color):
         buffer = io.BytesIO()
@@ -533,11 +533,11 @@ def test_precomputed_slider_in_chromium(visit, tmp_path):
 
 
 def test_layered_frames_and_play_button_in_chromium(visit, tmp_path):
-    """Frames stored as a key image plus transparent layers (course_lib.static_widgets) show
+    """Frames stored as a key image plus transparent layers (course_lib.viz.static_widgets) show
     the right pixels in a real browser, and the play button steps through them."""
     import numpy as np
 
-    from course_lib.static_widgets import frames_player
+    from course_lib.viz.static_widgets import frames_player
 
     frames = []
     for k in range(4):

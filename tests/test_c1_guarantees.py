@@ -1,4 +1,4 @@
-"""Guarantees beyond quadratics (course_lib.convergence: descent lemma, PL rate, Nesterov's
+"""Guarantees beyond quadratics (course_lib.optim.convergence: descent lemma, PL rate, Nesterov's
 method for convex functions), the smoothness constants of the finite sums, and Nesterov's
 worst-case quadratic (course_lib.objectives.NesterovWorstCase)."""
 
@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from course_lib import convergence as cv
-from course_lib.descent import run
-from course_lib.finite_sum import LeastSquares, LogisticRegression
 from course_lib.objectives import NesterovWorstCase, Quadratic
+from course_lib.objectives.finite_sum import LeastSquares, LogisticRegression
+from course_lib.optim import convergence as cv
 from course_lib.optim import sgd
+from course_lib.optim.descent import run
 
 
 def logistic_problem(rng, N=60, n=3, l2=0.05):

@@ -196,7 +196,7 @@ import os, glob
 _ip = get_ipython()
 _seen = " ".join(str(x) for x in _ip.user_ns.get("In", []))
 _seen += " ".join(str(x[2]) for x in _ip.history_manager.get_range(raw=True))
-_hidden = ["BEGIN " + "HIDDEN", "hidden " + "test:", "course_lib.descent.run(course_lib.optim.sgd, "
+_hidden = ["BEGIN " + "HIDDEN", "hidden " + "test:", "course_lib.optim.descent.run(course_lib.optim.sgd, "
            + "quad, quad.x0, steps"]
 def _spy(info):                              # every later cell's source, as the kernel sees it
     global _seen

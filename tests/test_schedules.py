@@ -14,14 +14,14 @@ import pytest
 import torch
 from torch.optim import lr_scheduler as tls
 
-from course_lib.descent import run
 from course_lib.objectives import Quadratic
 from course_lib.optim import SGD, sgd
+from course_lib.optim.descent import run
 from course_lib.schedules import (
     EarlyStopping,
     ReduceLROnPlateau,
-    ScheduledLR,
     Schedule,
+    ScheduledLR,
     constant,
     cosine_annealing,
     cosine_warm_restarts,
@@ -375,7 +375,7 @@ def test_bridge_rejects_wrong_number_of_schedules():
 
 
 def test_schedule_in_numpy_descent_run():
-    """course_lib.descent.run evaluates the schedule at t = 0, 1, ... like the bridge."""
+    """course_lib.optim.descent.run evaluates the schedule at t = 0, 1, ... like the bridge."""
     q = Quadratic.with_condition(4, 10.0, rng=np.random.default_rng(0), x0=np.ones(4))
     s = linear_warmup(cosine_annealing(0.1, 80, 0.001), 20, 0.1)
     traj = run(sgd, q, steps=100, lr=s, momentum=0.9)
@@ -508,7 +508,7 @@ def test_early_stopping_restores_a_torch_model_with_batchnorm():
                                 torch.nn.Tanh(), torch.nn.Linear(64, 1))
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     stopper, snapshots = EarlyStopping(patience=20), []
-    for epoch in range(400):
+    for epoch in range(400):  # noqa: B007 - the loop variable is read after the loop
         model.train()
         opt.zero_grad()
         torch.nn.functional.mse_loss(model(X_tr), y_tr).backward()

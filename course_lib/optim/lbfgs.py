@@ -159,12 +159,15 @@ def strong_wolfe(obj_func: Callable, x, t, d, f, g, gtd, c1: float = 1e-4, c2: f
         ls_iter += 1
     if ls_iter == max_ls:
         bracket, bracket_f, bracket_g = [0, t], [f, f_new], [g, g_new]
+    # every exit of the bracketing phase above sets these
+    assert bracket is not None and bracket_f is not None and bracket_g is not None
 
     insuf_progress = False                          # zoom phase
     low_pos, high_pos = (0, 1) if bracket_f[0] <= bracket_f[-1] else (1, 0)
     while not done and ls_iter < max_ls:
         if abs(bracket[1] - bracket[0]) * d_norm < tolerance_change:
             break
+        assert bracket_gtd is not None              # set whenever the zoom phase runs
         t = cubic_interpolate(bracket[0], bracket_f[0], bracket_gtd[0],
                               bracket[1], bracket_f[1], bracket_gtd[1])
         eps = 0.1 * (max(bracket) - min(bracket))
@@ -234,6 +237,8 @@ def _lbfgs_call(problem, state: dict, *, lr, max_iter: int, max_eval: int,
             old_dirs, old_stps, ro = [], [], []
             H_diag = 1
         else:
+            # kept in ``state`` since the first iteration
+            assert old_dirs is not None and old_stps is not None and ro is not None
             y = flat_grad - prev_flat_grad
             s = d * t
             ys = y.dot(s)
@@ -375,7 +380,7 @@ class LBFGS(torch.optim.Optimizer):
         if len(self.param_groups) != 1:
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
         self._params = self.param_groups[0]["params"]
-        self._numel_cache = None
+        self._numel_cache: int | None = None
         self._closure = None
 
     # -- the parameters as one flat vector (torch's helpers) ----------------------------
@@ -430,7 +435,7 @@ class LBFGS(torch.optim.Optimizer):
         return loss, flat_grad
 
     @torch.no_grad()
-    def step(self, closure):  # type: ignore[override]
+    def step(self, closure):
         """Up to ``max_iter`` L-BFGS iterations; ``closure`` re-evaluates the loss and its
         gradients and returns the loss. Returns the loss at the start."""
         if len(self.param_groups) != 1:

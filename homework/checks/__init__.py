@@ -49,7 +49,8 @@ __all__ = ["ASSIGNMENTS", "prepare", "grade", "probe_source", "Fail"]
 
 ASSIGNMENTS = ("hw01_gradient_descent", "hw02_momentum", "hw03_adaptive", "hw04_schedules",
                "hw05_initialization", "hw06_normalization", "hw07_regularization",
-               "hw08_second_order", "hw09_coordinate_descent")
+               "hw08_second_order", "hw09_coordinate_descent", "hw10_frontier",
+               "hw11_data_parallel", "hw12_benchmarking")
 HIDDEN_BEGIN, HIDDEN_END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
 _NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,95}")
 MAX_FILE_BYTES = 16 << 20

@@ -19,7 +19,7 @@ RATE_SIZES = (2, 5, 8)
 
 PROBES = {
     "task1_tests": SETUP + '''
-_GD = ("course_lib.descent:run", "course_lib.optim.sgd:sgd", "torch.optim:SGD.step")
+_GD = ("course_lib.optim.descent:run", "course_lib.optim.sgd:sgd", "torch.optim:SGD.step")
 _x0 = _np.array([1.0, 2.0])
 with _forbid(*_GD, task="gradient descent"):
     _xs = gradient_descent(lambda x: x, _x0, lr=0.5, steps=3)
@@ -33,7 +33,7 @@ for _i, (_lr, _steps) in enumerate(%r):
     _record(f"task1_tests.x0_{_i}", _start)
 ''' % (GD_CASES,),
     "task2_tests": SETUP + '''
-_RATE = ("course_lib.convergence:gd_rate", "course_lib.convergence:optimal_gd")
+_RATE = ("course_lib.optim.convergence:gd_rate", "course_lib.optim.convergence:optimal_gd")
 _task = "the stability threshold and the contraction factor"
 _D = _np.diag([1.0, 4.0])
 with _forbid(*_RATE, task=_task):
@@ -86,12 +86,12 @@ def task1_tests(rec):
     _check_iterates(xs, expected, [1.0, 2.0], 0.5, 3,
                     "gradient_descent(grad = x, x0 = (1, 2), lr=0.5, steps=3)")
     equal(rec("visible_x0"), [1.0, 2.0], "gradient_descent must not modify x0")
-    import course_lib.descent
+    import course_lib.optim.descent
     import course_lib.optim
 
     quad = _quad()
     for i, (lr, steps) in enumerate(GD_CASES):
-        ref = course_lib.descent.run(course_lib.optim.sgd, quad, quad.x0, steps, lr=lr).xs
+        ref = course_lib.optim.descent.run(course_lib.optim.sgd, quad, quad.x0, steps, lr=lr).xs
         _check_iterates(rec(f"xs{i}"), ref, quad.x0, lr, steps,
                         f"on the 2-D quadratic with lr={lr}, steps={steps}")
         equal(rec(f"x0_{i}"), quad.x0, "gradient_descent must not modify x0")
@@ -99,7 +99,7 @@ def task1_tests(rec):
 
 
 def task2_tests(rec):
-    from course_lib.convergence import gd_rate
+    from course_lib.optim.convergence import gd_rate
 
     visible = rec("visible")
     if visible.size != 3:
@@ -134,14 +134,14 @@ def task2_tests(rec):
 
 
 def task3_tests(rec):
-    import course_lib.descent
+    import course_lib.optim.descent
     import course_lib.optim
 
     quad = _quad()
     lrs, tol, max_steps = np.linspace(0.01, 0.1, 19), 1e-10, 1000
     expected = []
     for lr in lrs:
-        xs = course_lib.descent.run(course_lib.optim.sgd, quad, quad.x0, max_steps, lr=lr).xs
+        xs = course_lib.optim.descent.run(course_lib.optim.sgd, quad, quad.x0, max_steps, lr=lr).xs
         below = np.flatnonzero(quad.value(xs) - quad.minimum < tol)
         expected.append(int(below[0]) if below.size else max_steps)
     expected = np.array(expected)

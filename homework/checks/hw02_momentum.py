@@ -74,7 +74,7 @@ for _i, (_lr, _mu) in enumerate(%r):
 _record("task2_tests.effective_lr_factor", effective_lr_factor)
 ''' % (UNROLL_CASES,),
     "task3_tests": PRELUDE + '''
-_TARGETS = ("course_lib.convergence:optimal_heavy_ball",)
+_TARGETS = ("course_lib.optim.convergence:optimal_heavy_ball",)
 with _forbid(*_TARGETS, task="Polyak's optimal parameters"):
     _record("task3_tests.visible", polyak_parameters(4.0, 1.0))
     for _i, (_L, _m) in enumerate(%r):
@@ -186,8 +186,8 @@ def task2_tests(rec):
 
 
 def task3_tests(rec):
-    import course_lib.convergence
-    import course_lib.descent
+    import course_lib.optim.convergence
+    import course_lib.optim.descent
     import course_lib.optim
     from course_lib.objectives import Quadratic
 
@@ -197,16 +197,16 @@ def task3_tests(rec):
     if abs(v[0] - 4 / 9) > 1e-12 or abs(v[1] - 1 / 9) > 1e-12:
         raise Fail(f"for L = 4, m = 1: lr = (2/3)^2 and momentum = (1/3)^2; got {tuple(v)}")
     for i, (L, m) in enumerate(POLYAK_CASES):
-        lr_ref, mu_ref, _ = course_lib.convergence.optimal_heavy_ball(L, m)
+        lr_ref, mu_ref, _ = course_lib.optim.convergence.optimal_heavy_ball(L, m)
         got = rec(f"p{i}").ravel()
         close(got, [lr_ref, mu_ref], f"polyak_parameters({L}, {m})", rtol=1e-12, atol=1e-12)
     L, m = 100.0, 1.0
     quad = Quadratic.from_spectrum(np.geomspace(m, L, 10), rng=np.random.default_rng(2),
                                    x0=np.ones(10))
-    lr_ref, mu_ref, _ = course_lib.convergence.optimal_heavy_ball(L, m)
+    lr_ref, mu_ref, _ = course_lib.optim.convergence.optimal_heavy_ball(L, m)
     rates = {}
     for name, kw in (("hb", dict(lr=lr_ref, momentum=mu_ref)), ("gd", dict(lr=2 / (L + m)))):
-        xs = course_lib.descent.run(course_lib.optim.sgd, quad, quad.x0, 300, **kw).xs
+        xs = course_lib.optim.descent.run(course_lib.optim.sgd, quad, quad.x0, 300, **kw).xs
         e = np.linalg.norm(xs - quad.minimizers[0], axis=1)
         rates[name] = (e[300] / e[150]) ** (1 / 150)
         got = rec.scalar(f"observed_rate_{name}")

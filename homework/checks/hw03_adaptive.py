@@ -224,10 +224,10 @@ def task1_tests(rec):
     xs_ref, ms_ref, vs_ref = adam_run(x0, grads, 0.01, (0.9, 0.99), 1e-6, **start)
     xs = rec("xs_long")
     if not np.allclose(xs, xs_ref, rtol=1e-10, atol=1e-14):
-        raise Fail((_adam_mistake(xs, x0, grads, 0.01, (0.9, 0.99), 1e-6, **start) or
+        raise Fail(_adam_mistake(xs, x0, grads, 0.01, (0.9, 0.99), 1e-6, **start) or
                     "continuing from a given state {'t': 7, 'm': ..., 'v': ...} with "
                     "np.longdouble arrays, the parameters differ from Adam: read t, m and v "
-                    "from state"))
+                    "from state")
     close(rec("m_long"), ms_ref[-1], "state['m'] after continuing from a given state",
           rtol=1e-10)
     close(rec("v_long"), vs_ref[-1], "state['v'] after continuing from a given state",

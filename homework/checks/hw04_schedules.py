@@ -16,7 +16,9 @@ NAMES = ("last", "polyak", "polyak_tail", "ema")
 
 PROBES = {
     "task1_tests": PRELUDE + '''
-_TARGETS = ("course_lib.schedules:cyclic", "course_lib.schedules:_cyclic",
+_TARGETS = ("course_lib.schedules:cyclic",
+            "course_lib.schedules.closed_form:cyclic",
+            "course_lib.schedules.closed_form:_cyclic",
             "torch.optim.lr_scheduler:CyclicLR.get_lr")
 _task = "the cyclic schedule"
 with _forbid(*_TARGETS, task=_task):
@@ -100,15 +102,15 @@ def task2_tests(rec):
 
 def task3_tests(rec):
     import course_lib.averaging
-    import course_lib.descent
+    import course_lib.optim.descent
     import course_lib.optim
-    from course_lib.finite_sum import LeastSquares
+    from course_lib.objectives.finite_sum import LeastSquares
 
     data_rng = np.random.default_rng(4)
     X = data_rng.standard_normal((200, 5))
     y = X @ data_rng.standard_normal(5) + 0.5 * data_rng.standard_normal(200)
     problem = LeastSquares(X, y)
-    trajectory = course_lib.descent.run(
+    trajectory = course_lib.optim.descent.run(
         course_lib.optim.sgd, problem, problem.x0, 3000,
         grad=problem.minibatch_oracle(1, np.random.default_rng(5)), lr=0.02)
     w = problem.minimizers[0]

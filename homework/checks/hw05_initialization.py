@@ -9,14 +9,14 @@ from ._base import Fail, close, shape
 PRELUDE = '''
 from course_lib.grading import forbid as _forbid, record as _record
 import numpy as _np
-import course_lib.init as _init
+import course_lib.nn.init as _init
 '''
 GLOROT_CASES = [(300, 500, 1), (784, 100, 2), (64, 64, 3)]
 NAMES = ("uniform_fan_in", "glorot_uniform", "he_normal")
 
 PROBES = {
     "task1_tests": PRELUDE + '''
-_TARGETS = ("course_lib.init:glorot_uniform", "torch.nn.init:xavier_uniform_")
+_TARGETS = ("course_lib.nn.init:glorot_uniform", "torch.nn.init:xavier_uniform_")
 _task = "Glorot uniform initialization"
 with _forbid(*_TARGETS, task=_task):
     _W = glorot_uniform(30, 50, _np.random.default_rng(0))
@@ -58,7 +58,7 @@ def task1_tests(rec):
     shape(W, (30, 50), "glorot_uniform(30, 50, rng)")
     if not rec.scalar("visible_same"):
         raise Fail("draw the numbers with rng, so that a seed reproduces them")
-    for i, (m, n, seed) in enumerate(GLOROT_CASES):
+    for i, (m, n, _seed) in enumerate(GLOROT_CASES):
         a = np.sqrt(6.0 / (m + n))
         W = rec(f"W{i}")
         shape(W, (m, n), f"glorot_uniform({m}, {n}, rng)")
@@ -91,7 +91,7 @@ def _reference_stds(init, x, depth, activation, seed):
 
 
 def task2_tests(rec):
-    import course_lib.init as init
+    import course_lib.nn.init as init
 
     s = rec("v0")
     shape(s, (3,), "one standard deviation per layer")
@@ -109,7 +109,7 @@ def task2_tests(rec):
 
 
 def task3_tests(rec):
-    import course_lib.init as init
+    import course_lib.nn.init as init
 
     x = np.random.default_rng(0).standard_normal((200, 100))
     relu = lambda z: np.maximum(z, 0.0)  # noqa: E731

@@ -24,9 +24,10 @@ _TARGETS = (
     "course_lib.nn.normalization:batchnorm_backward",
     "course_lib.nn.normalization:batchnorm_backward_three_terms",
     "course_lib.nn.normalization:layernorm_backward",
+    "course_lib.nn.normalization:standardize_backward",
     "course_lib.nn.normalization:BatchNorm1d.backward",
-    "course_lib.gradcheck:numerical_gradient_array",
-    "course_lib.gradcheck:numerical_gradient",
+    "course_lib.nn.gradcheck:numerical_gradient_array",
+    "course_lib.nn.gradcheck:numerical_gradient",
     "torch.autograd:grad", "torch.autograd:backward", "torch:Tensor.backward")
 _rng = _np.random.default_rng(60)
 for _i, (_B, _D, _eps) in enumerate(%r):
@@ -173,7 +174,8 @@ def task2_tests(rec):
 def _train_mlp(lr, use_bn, epochs=5, seed=0):
     """The given cell's train_mlp, verbatim."""
     import course_lib.optim
-    from course_lib import data, nn
+    from course_lib.objectives import data
+    from course_lib import nn
 
     digits = data.load_digits_split(seed=0)
     rng = np.random.default_rng(seed)

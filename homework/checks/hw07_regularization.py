@@ -197,12 +197,12 @@ def task3_tests(rec):
 
 
 def task4_tests(rec):
-    import course_lib.descent
+    import course_lib.optim.descent
     import course_lib.optim
     from course_lib.objectives import Cliff
 
     cliff = Cliff()
-    xs = course_lib.descent.run(course_lib.optim.sgd, cliff, cliff.x0, 100, lr=0.1).xs
+    xs = course_lib.optim.descent.run(course_lib.optim.sgd, cliff, cliff.x0, 100, lr=0.1).xs
     plain = float(np.max(np.linalg.norm(np.diff(xs, axis=0), axis=1)))
     got = rec("steps").ravel()
     if got.size != 2:

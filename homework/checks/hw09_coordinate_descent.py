@@ -14,8 +14,8 @@ LASSO_ALPHAS = (0.01, 0.3)
 
 PROBES = {
     "task1_tests": PRELUDE + '''
-_TARGETS = ("course_lib.coordinate:lasso_coordinate_descent", "course_lib.coordinate:lasso_argmin",
-            "course_lib.coordinate:soft_threshold", "course_lib.coordinate:coordinate_descent",
+_TARGETS = ("course_lib.second_order.coordinate:lasso_coordinate_descent", "course_lib.second_order.coordinate:lasso_argmin",
+            "course_lib.second_order.coordinate:soft_threshold", "course_lib.second_order.coordinate:coordinate_descent",
             "sklearn.linear_model:Lasso.fit", "sklearn.linear_model:ElasticNet.fit",
             "sklearn.linear_model:lasso_path", "sklearn.linear_model:enet_path")
 _task = "coordinate descent for the lasso"
@@ -35,7 +35,7 @@ for _alpha in %r:
     _record(f"task1_tests.w0_same{_alpha}", _np.array_equal(_w0, _w0c))
 ''' % (LASSO_ALPHAS,),
     "task2_tests": PRELUDE + '''
-_TARGETS = ("course_lib.coordinate:kinked_valley_argmin",)
+_TARGETS = ("course_lib.second_order.coordinate:kinked_valley_argmin",)
 with _forbid(*_TARGETS, task="the exact coordinate minimizer"):
     _record("task2_tests.grid", [[kinked_argmin(_c, _a) for _c in _np.linspace(-4, 4, 33)]
                                  for _a in (5.0, 1.0, 8.0)])
@@ -65,7 +65,7 @@ def _jacobi(X, y, alpha, sweeps, w0):
 def task1_tests(rec):
     from sklearn.linear_model import Lasso
 
-    from course_lib.coordinate import lasso_coordinate_descent
+    from course_lib.second_order.coordinate import lasso_coordinate_descent
 
     close(rec("visible"), [1.8, 0.0], "orthogonal columns: one sweep gives (S(1) / 0.5, "
           "S(0.05) / 0.5) = (1.8, 0)", rtol=1e-12, atol=1e-14)
@@ -95,7 +95,7 @@ def task1_tests(rec):
 
 
 def task2_tests(rec):
-    from course_lib.coordinate import kinked_valley_argmin
+    from course_lib.second_order.coordinate import kinked_valley_argmin
 
     d = rec("default").ravel()
     if abs(d[0]) > 1e-12 or abs(d[1] + 0.5) > 1e-12:
@@ -118,7 +118,7 @@ def task2_tests(rec):
 
 
 def task3_tests(rec):
-    import course_lib.coordinate
+    import course_lib.second_order.coordinate
 
     data_rng = np.random.default_rng(9)
     X = data_rng.standard_normal((100, 12))
@@ -127,7 +127,7 @@ def task3_tests(rec):
     y = X @ w_true + 0.1 * data_rng.standard_normal(100)
     sizes, exact = [], []
     for alpha in np.geomspace(2.0, 1e-3, 12):
-        w = course_lib.coordinate.lasso_coordinate_descent(X, y, alpha, max_sweeps=1000,
+        w = course_lib.second_order.coordinate.lasso_coordinate_descent(X, y, alpha, max_sweeps=1000,
                                                            tol=1e-10).x
         support = np.flatnonzero(np.abs(w) > 1e-8)
         sizes.append(len(support))

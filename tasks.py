@@ -180,8 +180,11 @@ def test(args: list[str] | None = None) -> None:
 
     ensure_env()
     if args == ["--fast"]:
+        tiers: dict = {}
+        exec((ROOT / "tests" / "tiers.py").read_text(), tiers)
+        skipped = sorted(set(tiers["TIERS"]) | tiers["SLOW_FILES"])
         sh(PY, "-m", "pytest", "tests", "-m", "unit and not slow", "-q", "-n", "auto",
-           "-p", "no:cacheprovider")
+           "-p", "no:cacheprovider", *(f"--ignore=tests/{name}" for name in skipped))
         return
     if args:
         sys.exit("usage: python3 tasks.py test [--fast]")

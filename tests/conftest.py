@@ -18,19 +18,14 @@ def rng():
     return np.random.default_rng(0)
 
 
-# Test tiers (pyproject.toml's markers): every test is marked by the file it lives in, so the
-# tiers say what they cover without a decorator on each test. `python3 tasks.py test --fast`
-# runs `unit and not slow`.
-TIERS = {
-    "test_book.py": "notebooks",
-    "test_browser.py": "browser",
-    "test_homework.py": "homework",
-    "test_grading_security.py": "homework",
-    "test_distributed.py": "distributed",
-}
+# Test tiers (pyproject.toml's markers; the tables are in tests/tiers.py).
+from tiers import SLOW_FILES, SLOW_TESTS, TIERS  # noqa: E402
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
         tier = TIERS.get(item.path.name, "notebooks" if item.path.suffix == ".ipynb" else "unit")
         item.add_marker(getattr(pytest.mark, tier))
+        if tier == "unit" and (item.path.name in SLOW_FILES
+                               or item.name.startswith(SLOW_TESTS)):
+            item.add_marker(pytest.mark.slow)

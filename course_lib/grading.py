@@ -53,6 +53,7 @@ import importlib
 import os
 import re
 import types
+from typing import Any, Literal
 
 __all__ = ["DelegationError", "forbid", "Forbid", "record", "GRADER_OUT_ENV"]
 
@@ -165,7 +166,7 @@ class Forbid:
     def _block(self, target: str) -> None:
         owner, attr, obj, name = _resolve(target)
         raw = owner.__dict__.get(attr) if hasattr(owner, "__dict__") else None
-        func = raw.__func__ if isinstance(raw, (staticmethod, classmethod)) else obj
+        func: Any = raw.__func__ if isinstance(raw, (staticmethod, classmethod)) else obj
         if not isinstance(func, types.FunctionType) and isinstance(
                 getattr(func, "update", None), types.FunctionType):
             # an update rule (course_lib.optim.rule.Rule) is a frozen object around its
@@ -219,7 +220,7 @@ class Forbid:
         if self in _ACTIVE:
             _ACTIVE.remove(self)
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
+    def __exit__(self, exc_type, exc, tb) -> Literal[False]:
         self._restore()
         if self.hits:
             raise DelegationError(_message(self.task, self.hits)) from exc

@@ -57,7 +57,7 @@ class Results:
         for meta in reversed(self.meta):
             described = meta.get("spaces", {}).get(optimizer)
             if described is not None:
-                dims = {}
+                dims: dict[str, Fixed | LogUniform | Uniform] = {}
                 for name, d in described.items():
                     if "fixed" in d:
                         dims[name] = Fixed(d["fixed"])

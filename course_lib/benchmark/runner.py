@@ -156,7 +156,8 @@ def code_version() -> dict:
     digest = hashlib.sha256()
     for path in sorted(here.glob("*.py")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    out = {"sources_sha256": digest.hexdigest()[:16], "commit": None, "modified": None}
+    out: dict[str, str | bool | None] = {"sources_sha256": digest.hexdigest()[:16],
+                                         "commit": None, "modified": None}
     try:
         root = here.parents[1]
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,

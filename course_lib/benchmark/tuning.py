@@ -96,7 +96,7 @@ class SearchSpace(dict):
 
     def describe(self) -> dict:
         """A JSON-friendly description (stored with the results)."""
-        out = {}
+        out: dict[str, dict] = {}
         for n, d in self.items():
             if isinstance(d, Fixed):
                 out[n] = {"fixed": d.value}
@@ -121,9 +121,14 @@ class Budget:
         if self.steps is not None:
             check_int(self.steps, "steps", 1)
 
-    def steps_for(self, workload_steps: int) -> int:
+    def steps_for(self, workload_steps: int | None) -> int:
         """The steps of one trial on a workload whose own budget is ``workload_steps``."""
-        return self.steps if self.steps is not None else workload_steps
+        if self.steps is not None:
+            return self.steps
+        if workload_steps is None:
+            raise ValueError("Invalid workload_steps: None (expected the workload's step "
+                             "budget when the Budget fixes no steps)")
+        return workload_steps
 
     def tuning_steps(self, workload_steps: int | None = None) -> int:
         """trials x steps: the tuning budget of one optimizer on one workload."""

@@ -74,6 +74,8 @@ def function_name(fn: Callable | str) -> str:
     the workers could not import (defined in ``__main__``, in a notebook or inside another
     function).
     """
+    module: str | None
+    qualname: str | None
     if isinstance(fn, str):
         module, sep, qualname = fn.partition(":")
         if not sep or not module or not qualname:
@@ -192,7 +194,7 @@ class WorkerPool:
             payload = pickle.dumps((name, args, kwargs))
         except Exception as exc:
             raise TypeError(f"the arguments of {name} must be picklable: {exc}") from None
-        self._store.set(f"task/{task}", payload)
+        self._store.set(f"task/{task}", payload)  # type: ignore[arg-type]  # takes bytes (stub: str)
         keys = [f"result/{task}/{r}" for r in range(self.world_size)]
         try:
             self._wait(keys, name, task=task)
@@ -239,7 +241,7 @@ class WorkerPool:
             return
         self._closed = True
         try:
-            self._store.set(f"task/{self._tasks}", _STOP.encode())
+            self._store.set(f"task/{self._tasks}", _STOP.encode())  # type: ignore[arg-type]  # takes bytes (stub: str)
             deadline = time.monotonic() + 10
             for proc in self._procs:
                 try:
@@ -302,7 +304,7 @@ def worker_main(backend: str, threads: int, timeout: float, parent: int) -> None
         torch.cuda.set_device(int(os.environ["LOCAL_RANK"]) % torch.cuda.device_count())
     dist.init_process_group(backend, store=dist.PrefixStore("pg", store), rank=rank,
                             world_size=world_size, timeout=datetime.timedelta(seconds=timeout))
-    store.set(f"ready/{rank}", b"1")
+    store.set(f"ready/{rank}", b"1")  # type: ignore[arg-type]  # takes bytes (stub: str)
     task = 0
     try:
         while True:
@@ -319,11 +321,11 @@ def worker_main(backend: str, threads: int, timeout: float, parent: int) -> None
                 name, args, kwargs = pickle.loads(payload)
                 result = pickle.dumps(_resolve(name)(*args, **kwargs))
             except BaseException:
-                store.set(f"error/{task}/{rank}", traceback.format_exc().encode())
+                store.set(f"error/{task}/{rank}", traceback.format_exc().encode())  # type: ignore[arg-type]  # takes bytes (stub: str)
                 sys.stderr.write(traceback.format_exc())
                 sys.stderr.flush()
                 os._exit(1)
-            store.set(f"result/{task}/{rank}", result)
+            store.set(f"result/{task}/{rank}", result)  # type: ignore[arg-type]  # takes bytes (stub: str)
             task += 1
     finally:
         if dist.is_initialized():

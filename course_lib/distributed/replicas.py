@@ -28,7 +28,7 @@ def init_replicas(seeds, n_in: int, hidden: int, n_out: int,
                   dtype=torch.float64) -> dict[str, torch.Tensor]:
     """Stacked parameters of ``len(seeds)`` networks, each initialized like ``nn.Linear``
     (uniform in +-1/sqrt(fan_in)) from its own seed."""
-    out = {name: [] for name in _NAMES}
+    out: dict[str, list[torch.Tensor]] = {name: [] for name in _NAMES}
     for s in seeds:
         gen = torch.Generator().manual_seed(int(s))
         for name, shape, fan_in in (("W1", (n_in, hidden), n_in), ("b1", (hidden,), n_in),

@@ -8,8 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
+
+    ArrayOrTensor = np.ndarray | torch.Tensor
 
 __all__ = ["Split", "load_digits_split", "minibatches", "one_hot"]
 
@@ -18,15 +24,17 @@ __all__ = ["Split", "load_digits_split", "minibatches", "one_hot"]
 class Split:
     """Arrays of a train / validation / test split.
 
-    ``X_*`` have shape (N, D) (float64); ``y_*`` have shape (N,) (int64 class labels).
+    ``X_*`` have shape (N, D) (float64); ``y_*`` have shape (N,) (int64 class labels). The
+    same fields hold torch tensors in the split :meth:`as_tensors` returns (``ArrayOrTensor``:
+    this module imports no torch, so the annotation names both without importing it).
     """
 
-    X_train: np.ndarray
-    y_train: np.ndarray
-    X_val: np.ndarray
-    y_val: np.ndarray
-    X_test: np.ndarray
-    y_test: np.ndarray
+    X_train: ArrayOrTensor
+    y_train: ArrayOrTensor
+    X_val: ArrayOrTensor
+    y_val: ArrayOrTensor
+    X_test: ArrayOrTensor
+    y_test: ArrayOrTensor
     n_classes: int
 
     def as_tensors(self, dtype=None):

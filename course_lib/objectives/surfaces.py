@@ -25,6 +25,8 @@ the quadratic behind the lower bound for first-order methods.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 __all__ = [
@@ -62,6 +64,11 @@ class Objective:
     minimum: float
     x0: np.ndarray
     bounds: tuple | None = None
+
+    if TYPE_CHECKING:                               # what subclasses implement
+        def _value(self, x: np.ndarray) -> float | np.ndarray: ...
+        def _grad(self, x: np.ndarray) -> np.ndarray: ...
+        def _hess(self, x: np.ndarray) -> np.ndarray: ...
 
     def value(self, x) -> float | np.ndarray:
         return self._value(as_point(x, self.dim))

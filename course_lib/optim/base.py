@@ -133,7 +133,7 @@ class RuleOptimizer(torch.optim.Optimizer):
         multi-tensor function converts)."""
         return hyper
 
-    def _foreach_step(self, params, hyper):
+    def _foreach_step(self, params, hyper) -> None:
         """The rule applied to lists of tensors, as torch's ``foreach=True`` path: one call
         per (device, dtype, state layout, values of ``foreach_reads``) bucket."""
         rule = self.get_rule()

@@ -145,7 +145,8 @@ def exclude_from_adaptation(named_parameters, **hyper) -> list[dict]:
 
     ``named_parameters`` is ``model.named_parameters()`` or any iterable of tensors.
     """
-    weights, others = [], []
+    weights: list[torch.Tensor] = []
+    others: list[torch.Tensor] = []
     for item in named_parameters:
         p = item[1] if isinstance(item, tuple) else item
         (weights if p.ndim >= 2 else others).append(p)

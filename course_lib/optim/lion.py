@@ -46,7 +46,7 @@ from ..arrays import TensorList, add_, clone, lerp_, zeros_like
 from ..validation import invalid, is_real
 from .base import RuleOptimizer
 from .common import moving_average_
-from .rule import update_rule
+from .rule import Rule, update_rule
 
 __all__ = ["lion", "check_lion", "init_lion_state", "Lion", "sign_", "CheckedRuleOptimizer"]
 
@@ -124,6 +124,7 @@ class CheckedRuleOptimizer(RuleOptimizer):
 
     def add_param_group(self, param_group: dict) -> None:
         rule = type(self).rule
+        assert isinstance(rule, Rule)               # the subclasses set an update rule
         rule.validate(**{k: param_group.get(k, self.defaults.get(k)) for k in rule.names
                          if k in param_group or k in self.defaults})
         super().add_param_group(param_group)

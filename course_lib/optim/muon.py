@@ -87,6 +87,8 @@ def newton_schulz(G, coefficients=NS_COEFFICIENTS, steps: int = _NS_STEPS, eps: 
         raise ValueError("Coefficients must be a tuple of exactly 3 values")
     a, b, c = coefficients
     tall = G.shape[0] > G.shape[1]
+    X: torch.Tensor | np.ndarray
+    gram: torch.Tensor | np.ndarray
     if isinstance(G, torch.Tensor):
         X = G.to(torch.bfloat16 if dtype is None else dtype, copy=True)
         if tall:

@@ -52,6 +52,8 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -88,8 +90,8 @@ def _multiply_along(matrix, x, axis: int):
     along the last one (the same for an exactly symmetric matrix; a computed root is
     symmetric only to rounding)."""
     torch_in = isinstance(x, torch.Tensor)
-    tensordot = torch.tensordot if torch_in else np.tensordot
-    moveaxis = torch.movedim if torch_in else np.moveaxis
+    tensordot: Callable[..., Any] = torch.tensordot if torch_in else np.tensordot
+    moveaxis: Callable[..., Any] = torch.movedim if torch_in else np.moveaxis
     if axis == len(x.shape) - 1:
         return tensordot(x, matrix, ([axis], [0]))
     return moveaxis(tensordot(matrix, x, ([1], [axis])), 0, axis)
@@ -110,6 +112,7 @@ def init_shampoo_state(param, state: dict, *, momentum: float = 0.0,
     of the first gradient."""
     state["step"] = step_counter(param)
     for i, n in enumerate(param.shape):
+        eye: torch.Tensor | np.ndarray
         if isinstance(param, torch.Tensor):
             eye = torch.eye(n, dtype=param.dtype, device=param.device)
         else:

@@ -138,6 +138,7 @@ def _power_iteration(state: dict, ndim: int) -> None:
         m, q = state[f"GG_{i}"], state[f"Q_{i}"]
         product = m @ q
         estimate = (q * product).sum(0)
+        order: torch.Tensor | np.ndarray
         if _is_torch(m):
             order = torch.argsort(estimate, descending=True)
             exp_avg_sq = exp_avg_sq.index_select(i, order)

@@ -46,8 +46,8 @@ class ScheduledLR(torch.optim.lr_scheduler.LRScheduler):
         self.schedules = schedules
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list[float]:
+    def get_lr(self) -> list[float | torch.Tensor]:   # floats; torch's type
         return [float(s(self.last_epoch)) for s in self.schedules]
 
-    def _get_closed_form_lr(self) -> list[float]:
+    def _get_closed_form_lr(self) -> list[float | torch.Tensor]:
         return self.get_lr()

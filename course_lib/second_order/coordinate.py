@@ -117,7 +117,7 @@ def kinked_valley_argmin(x: ArrayLike, i: int, a: float = 5.0) -> float:
 
     (for :math:`|c|\le a/4` the subdifferential :math:`2(2c) + a[-1, 1]` at the kink
     :math:`t=c` contains 0)."""
-    c = float(x[1 - i])
+    c = float(np.asarray(x)[1 - i])
     if c < -a / 4:
         return -c - a / 2
     if c > a / 4:

@@ -152,6 +152,8 @@ def kfac_direction(grad_W: ArrayLike, A: ArrayLike, G: ArrayLike,
     step is minus this times the learning rate."""
     _check_damping(damping)
     V = np.asarray(grad_W, dtype=float)
-    A = np.asarray(A, dtype=float) + np.sqrt(damping) * np.eye(len(A))
-    G = np.asarray(G, dtype=float) + np.sqrt(damping) * np.eye(len(G))
-    return np.linalg.solve(G, np.linalg.solve(A, V.T).T)
+    A_d: np.ndarray = np.asarray(A, dtype=float)
+    A_d = A_d + np.sqrt(damping) * np.eye(len(A_d))
+    G_d: np.ndarray = np.asarray(G, dtype=float)
+    G_d = G_d + np.sqrt(damping) * np.eye(len(G_d))
+    return np.linalg.solve(G_d, np.linalg.solve(A_d, V.T).T)

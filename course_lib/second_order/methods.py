@@ -80,7 +80,7 @@ __all__ = ["minimize", "METHODS"]
 METHODS = ("gd", "newton", "cg", "bfgs", "lbfgs")
 
 _COMMON = {"line_search", "c1", "c2", "rho", "maxls"}
-_METHOD_OPTIONS = {
+_METHOD_OPTIONS: dict[str | None, set[str]] = {   # looked up with None for a strategy
     "gd": set(),
     "newton": {"modification", "damping", "delta"},
     "cg": {"beta", "restart"},
@@ -217,12 +217,14 @@ def minimize(fun: Callable, x0: ArrayLike, jac: Callable, hess: Callable | None 
         On an unknown method or option, ``x0`` not 1-D or not finite, ``gtol <= 0``, an
         invalid option value (``m < 1``, ``c1 >= c2``, ...), or ``"newton"`` without ``hess``.
     """
+    strategy: DirectionStrategy | None
+    key: str | None                                 # the method's name, None for a strategy
     if isinstance(method, DirectionStrategy):
-        strategy, method = method, None
+        strategy, key = method, None
     elif not isinstance(method, str) or method.lower() not in METHODS:
         raise ValueError(f"Unknown method: {method!r}")
     else:
-        strategy, method = None, method.lower()
+        strategy, key = None, method.lower()
     x = np.array(x0, dtype=float, copy=True)
     if x.ndim != 1:
         raise ValueError(f"x0 must be 1-D, got shape {x.shape}")
@@ -244,9 +246,12 @@ def minimize(fun: Callable, x0: ArrayLike, jac: Callable, hess: Callable | None 
         raise ValueError(f"Invalid maxiter: {maxiter!r}")
     if callback is not None and not callable(callback):
         raise ValueError(f"callback must be callable, got {callback!r}")
-    opts = _parse_options(method, n, options, method or strategy.name)
+    label = strategy.name if strategy is not None else key
+    assert label is not None                        # a name, or a strategy
+    opts = _parse_options(key, n, options, label)
     if strategy is None:
-        strategy = _make_direction(method, n, opts, hess)
+        assert key is not None
+        strategy = _make_direction(key, n, opts, hess)
     name = strategy.name
     search = _make_search(opts)
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     import torch
 
     Vector = np.ndarray | torch.Tensor
+    #: two vectors of one kind (both arrays or both tensors)
+    _V = TypeVar("_V", np.ndarray, torch.Tensor)
 
 __all__ = ["bfgs_inverse_update", "two_loop_recursion", "initial_scaling",
            "curvature_condition", "CURVATURE_TOL", "LBFGSMemory", "BFGSDirection",
@@ -70,7 +72,7 @@ def _add_(out: Any, x: Any, alpha: Any) -> None:
         out.add_(x, alpha=alpha)
 
 
-def initial_scaling(s: Vector, y: Vector, ys: Any = None) -> Any:
+def initial_scaling(s: _V, y: _V, ys: Any = None) -> Any:
     r""":math:`\gamma = s^\top y / y^\top y`, the scale of :math:`H^0 = \gamma I` (N&W eq. 6.20
     and 7.20): the inverse of a Rayleigh quotient of the average Hessian along :math:`s`.
 
@@ -165,7 +167,9 @@ def two_loop_recursion(g: Vector, s_list: Sequence, y_list: Sequence, gamma: Any
     if m != len(y_list):
         raise ValueError(f"s_list and y_list differ in length: {m} vs {len(y_list)}")
     tensor = not isinstance(g, np.ndarray) and hasattr(g, "add_")
+    q: Vector
     if tensor:
+        assert not isinstance(g, np.ndarray)
         q = g if overwrite_g else g.clone()
         S, Y = s_list, y_list
     else:
@@ -214,7 +218,7 @@ class LBFGSMemory:
     def __len__(self) -> int:
         return len(self.s)
 
-    def push(self, s: Vector, y: Vector, ys: Any = None) -> None:
+    def push(self, s: _V, y: _V, ys: Any = None) -> None:
         r"""Append the pair :math:`(s, y)` (:math:`y^\top s > 0`; ``ys`` = ``y.dot(s)`` if
         known), dropping the oldest when ``m`` are stored, as torch.optim.LBFGS does."""
         if ys is None:
@@ -240,6 +244,11 @@ class LBFGSMemory:
             return v.clone() if hasattr(v, "clone") else v.copy()
 
         return [copy(s) for s in self.s], [copy(y) for y in self.y]
+
+    @overload
+    def apply(self, g: np.ndarray) -> np.ndarray: ...
+    @overload
+    def apply(self, g: torch.Tensor) -> torch.Tensor: ...
 
     def apply(self, g: Vector) -> Vector:
         r""":math:`H_k g` by :func:`two_loop_recursion` with the stored pairs

@@ -165,6 +165,7 @@ def trust_region(fun: Callable, x0: ArrayLike, jac: Callable, hess: Callable | N
             break
         radii.append(radius)
         if method == "dogleg":
+            assert hess is not None                 # checked above
             B = np.asarray(hess(x), dtype=float)
             p, hits = dogleg_step(g, B, radius)
             Bp = B @ p
@@ -172,6 +173,7 @@ def trust_region(fun: Callable, x0: ArrayLike, jac: Callable, hess: Callable | N
             if hessp is not None:
                 hv = lambda v, x=x: np.asarray(hessp(x, v), dtype=float)  # noqa: E731
             else:
+                assert hess is not None             # checked above
                 B = np.asarray(hess(x), dtype=float)
                 hv = lambda v, B=B: B @ v  # noqa: E731
             p, hits = steihaug_cg(g, hv, radius)

@@ -70,9 +70,9 @@ def gap_limits(gaps: Iterable[ArrayLike]) -> tuple[float, float]:
     values, but at most 1e3 times above the starting gap (a diverging run leaves through the
     top) and at most 1e12 times below it (a run that hits the minimum exactly leaves through
     the bottom), so that the runs that converge are not squeezed into a corner."""
-    gaps = [np.asarray(g, dtype=float) for g in gaps]
-    finite = np.concatenate([g[np.isfinite(g) & (g > 0)] for g in gaps] + [np.ones(1)])
-    starts = [g[0] for g in gaps if g.size and np.isfinite(g[0]) and g[0] > 0]
+    arrays: list[np.ndarray] = [np.asarray(g, dtype=float) for g in gaps]
+    finite = np.concatenate([g[np.isfinite(g) & (g > 0)] for g in arrays] + [np.ones(1)])
+    starts = [g[0] for g in arrays if g.size and np.isfinite(g[0]) and g[0] > 0]
     start = max(starts) if starts else 1.0
     low = max(float(finite.min()), 1e-12 * start, 1e-300)
     high = min(float(finite.max()), 1e3 * start)
@@ -113,7 +113,7 @@ class ExplorerFigure:
         self.ax_gap.set_yscale("log")
         self.ax_gap.grid(alpha=0.3)
         self.fixed = gap_limits is not None
-        if self.fixed:
+        if gap_limits is not None:              # i.e. self.fixed
             self.ax_gap.set_ylim(*gap_limits)
             self.ax_gap.set_xlim(0, steps if steps else 1)
         self.title = self.fig.suptitle(title, fontsize=9)
@@ -230,7 +230,7 @@ def momentum_explorer_static(objective: Objective, lrs: Sequence[float], momenta
     Returns ``IPython.display.HTML``.
     """
     switch = isinstance(nesterov, (list, tuple))
-    variants = list(nesterov) if switch else [bool(nesterov)]
+    variants = list(nesterov) if isinstance(nesterov, (list, tuple)) else [bool(nesterov)]
     paths = {(lr, mu, nag): sgd_path(objective, x0, steps, lr, mu, nag)
              for lr in lrs for mu in momenta for nag in variants}
     figure = ExplorerFigure(objective, dpi=dpi, steps=steps, pyplot=False,
@@ -242,8 +242,9 @@ def momentum_explorer_static(objective: Objective, lrs: Sequence[float], momenta
         if nag and mu > 0:
             figure.title.set_text(figure.title.get_text().replace(",", ", Nesterov,", 1))
         frames[(lr, mu, nag) if switch else (lr, mu)] = grabber.grab(figure.artists)
-    sliders = [("learning rate η", list(lrs)),
-               ("momentum μ" + (" (Nesterov)" if nesterov is True else ""), list(momenta))]
+    sliders: list[tuple[str, list]] = [
+        ("learning rate η", list(lrs)),
+        ("momentum μ" + (" (Nesterov)" if nesterov is True else ""), list(momenta))]
     if switch:
         sliders.append(("Nesterov", variants))
     return precomputed_slider(frames, sliders, initial=initial, title=title, fmt=fmt,
@@ -293,7 +294,7 @@ def optimizer_comparison_static(objectives: Objective | Mapping[str, Objective],
         for k in ks:
             figure.draw_runs(paths, upto=k, title=f"{name}: step k = {k}")
             images[(name, k) if len(objectives) > 1 else k] = grabber.grab(figure.artists)
-    sliders = [("surface", list(objectives))] if len(objectives) > 1 else []
+    sliders: list[tuple[str, list]] = [("surface", list(objectives))] if len(objectives) > 1 else []
     sliders.append(("step k", ks))
     return precomputed_slider(images, sliders, title=title, fmt=fmt,
                               alt="Trajectories of several optimizers on a test surface, and "

@@ -154,7 +154,7 @@ def animate_trajectories(objective, paths: dict, *, frames: int = 40, interval: 
 class _CollectFrames(animation.AbstractMovieWriter):
     """A movie writer that keeps each frame's pixels instead of writing a file."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(fps=10)
         self.frames: list[np.ndarray] = []
 

@@ -63,7 +63,8 @@ def figure_bytes(fig: Figure, *, fmt: str = "jpeg", dpi: float | None = None, cl
     if fmt not in ("png", "jpeg"):
         raise ValueError(f"fmt must be 'png' or 'jpeg', got {fmt!r}")
     buffer = io.BytesIO()
-    kwargs = {"pil_kwargs": {"quality": quality, "optimize": True}} if fmt == "jpeg" else {}
+    kwargs: dict[str, Any] = (
+        {"pil_kwargs": {"quality": quality, "optimize": True}} if fmt == "jpeg" else {})
     fig.savefig(buffer, format=fmt, dpi=dpi or fig.dpi, facecolor="white", **kwargs)
     if close:
         plt.close(fig)
@@ -159,7 +160,7 @@ def _layers(frames: list, fmt: str, dpi: float | None) -> tuple[list[str], list[
         rgb = frame if isinstance(frame, np.ndarray) else figure_pixels(frame, dpi=dpi)
         if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[-1] != 3:
             raise ValueError("a frame array must be (H, W, 3) uint8 pixels")
-        layer = None
+        layer: bytes | str | None = None
         if key_rgb is not None and key_rgb.shape == rgb.shape:
             layer = _encode_layer(rgb, key_rgb, fmt)
             if layer is not None and len(layer) > KEY_RATIO * len(keys[-1]) * 3 / 4:
@@ -173,6 +174,7 @@ def _layers(frames: list, fmt: str, dpi: float | None) -> tuple[list[str], list[
             layers.append([len(keys) - 1, None])
             digest.update(data)
         else:
+            assert not isinstance(layer, str)       # "new key" is handled above
             layers.append([len(keys) - 1, None if layer is None else _data_uri(layer)])
             if layer is not None:
                 digest.update(layer)
@@ -263,7 +265,9 @@ def precomputed_slider(frames: Mapping, sliders: Sequence | Mapping | None = Non
         raise ValueError(f"initial={initial} is not a key of frames")
 
     keys, layers, digest = _layers([normalised[key] for key in grid], fmt, dpi)
-    index, seen, stored = [], {}, []
+    index: list[int] = []
+    seen: dict[tuple, int] = {}
+    stored: list[list] = []
     for layer in layers:
         marker = (layer[0], layer[1])
         if marker not in seen:

@@ -60,7 +60,7 @@ def test_variance_and_bound_match_formula_and_torch(name, ours, var, bound, thei
             assert kurtosis(sample.ravel(), fisher=False) == pytest.approx(3.0, abs=0.03)
 
 
-def test_errata_7_glorot_variance_and_the_misplaced_root():
+def test_errata_25_glorot_variance_and_the_misplaced_root():
     """m = 256, n = 128, ~1e6 draws: Var = 2/(m+n) = 5.208e-3 (2 %). 003's bound sqrt(6)/(m+n)
     would give 2/(m+n)^2 = 1.356e-5, (m+n) = 384 times too small."""
     m, n = 256, 128

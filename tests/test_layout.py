@@ -122,3 +122,33 @@ def test_one_torch_version_everywhere():
     for path in (ROOT / "course_lib").rglob("*.py"):
         mentions |= {m for m in re.findall(r"torch (\d+\.\d+)\b", path.read_text())}
     assert mentions <= {course_lib.TORCH_VERSION}, mentions
+
+
+def test_erratum_numbers_in_test_names_match_the_appendix():
+    """A test named ``test_errata_<N>_...`` checks erratum N of the appendix: the erratum's
+    title shares a word with the test's name, or its text shares two (so renumbering the
+    appendix cannot silently mislabel tests)."""
+    import json
+    import re
+
+    nb = json.loads((ROOT / "book" / "conventions_and_errata.ipynb").read_text())
+    text = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    titles = {int(n): t.lower() for n, t in
+              re.findall(r"^\(erratum-(\d+)\)=\s*\n#+\s*\d+\.\s*(.+)$", text, re.M)}
+    bodies = {int(n): re.sub(r"[^a-z0-9]+", " ", b.lower()).split() for n, b in
+              re.findall(r"^\(erratum-(\d+)\)=\s*\n(.*?)(?=^\(erratum-|\Z)", text,
+                         re.M | re.S)}
+    stop = {"the", "a", "an", "is", "of", "and", "not", "in", "to", "with", "for", "on", "by",
+            "its", "after", "one", "two", "vs", "does", "needs", "exact", "only", "has"}
+    found = 0
+    for path in sorted((ROOT / "tests").glob("test_*.py")):
+        for n, rest in re.findall(r"^def test_errata_(\d+)_(\w+)\(", path.read_text(), re.M):
+            found += 1
+            words = set(rest.lower().split("_")) - stop
+            title = re.sub(r"[^a-z0-9]+", " ", titles[int(n)])
+            in_title = any(w in title.split() or w.rstrip("s") in title for w in words)
+            in_text = len({w for w in words if w in bodies[int(n)]}) >= 2
+            assert in_title or in_text, (
+                f"{path.name}: test_errata_{n}_{rest} does not look like erratum {n} "
+                f"({titles[int(n)]!r})")
+    assert found >= 10

@@ -238,7 +238,7 @@ def test_layernorm_matches_torch(seed):
 
 # ---------------------------------------------------------------- ERRATA demonstrations
 
-def test_errata_8_batchnorm_backward_three_terms_and_compact_form():
+def test_errata_10_batchnorm_backward_three_terms_and_compact_form():
     """B = 8, eps = 1e-5: the three-term chain rule matches central differences (h = 1e-6,
     tol 1e-6) and the compact form (1e-12); sum_i dL/dz_i = 0, and with eps = 0 also
     sum_i (dL/dz_i) xhat_i = 0 (1e-10)."""
@@ -264,7 +264,7 @@ def test_errata_8_batchnorm_backward_three_terms_and_compact_form():
     np.testing.assert_allclose(np.sum(dz0 * cache0.xhat, axis=0), 0, atol=1e-10)
 
 
-def test_errata_9_inference_variance_needs_b_over_b_minus_1():
+def test_batchnorm_inference_variance_needs_b_over_b_minus_1():
     """B = 4, sigma^2 = 4, 2e5 batches: the mean biased batch variance is 3 = (B-1)/B sigma^2
     and times B/(B-1) it is 4 (1 %); BatchNorm1d's running variance (cumulative average,
     4000 batches, relative standard error 1.3 %) estimates 4, not 3 (5 %)."""
@@ -280,7 +280,7 @@ def test_errata_9_inference_variance_needs_b_over_b_minus_1():
     assert bn.running_var[0] == pytest.approx(4.0, rel=0.05)
 
 
-def test_errata_9_batchnorm_standardizes_two_moments_only():
+def test_errata_9_bn_standardizes_two_moments_not_gaussian():
     """BN of Exp(1) samples: mean 0, variance 1, but the skewness (about 2) is unchanged."""
     x = np.random.default_rng(0).exponential(1.0, (1000, 1))
     out, _ = nn.batchnorm_forward(x, np.ones(1), np.zeros(1), eps=0.0)
@@ -306,7 +306,7 @@ def test_errata_11_layernorm_rows_have_mean_0_variance_1():
     assert np.max(np.abs(out.mean(axis=0))) > 0.1  # columns are not standardized (that is BN)
 
 
-def test_errata_10_dropout_weight_scaling_exact_for_linear_only():
+def test_errata_18_dropout_weight_scaling_exact_for_linear_only():
     """Keep probability alpha = 0.8 (p = 0.2), one linear unit with 50 inputs, 2e5 masks.
     Linear: the Monte Carlo mean of the classic (unscaled) outputs equals the alpha-scaled
     output, and the inverted outputs average to the unmasked output (tol 0.05; the Monte Carlo

@@ -25,6 +25,6 @@ SLOW_TESTS = ("test_module_averages_equal_torch_AveragedModel", "test_swa_equals
               "test_step_with_course_sgd_trains_like_torch_optim_sgd",
               "test_no_grid_point_beats_the_optimal_heavy_ball", "test_old_names_in_a_fresh",
               "test_importing_the_package_is_light", "test_bridge_drives_optimizer_like_torch",
-              "test_plateau_callback_equals_torch", "test_errata_10_dropout",
+              "test_plateau_callback_equals_torch",
               "test_errata_18_dropout", "test_batchnorm1d_matches_torch_over_training",
               "test_animation_html_stores_layers", "test_lbfgs_evaluations_on_rosenbrock")

@@ -11,6 +11,7 @@ import pickle
 
 import numpy as np
 import pytest
+import scheduler_reference
 import torch
 from torch.optim import lr_scheduler as tls
 
@@ -42,16 +43,8 @@ ATOL = 1e-15  # for exact zeros (cosine at T_max with lr_min = 0)
 
 
 def torch_lrs(make, lrs=(0.1,), steps=STEPS):
-    """The lr of each param group at each of ``steps`` optimizer steps, shape (steps, groups)."""
-    ps = [torch.zeros(1, requires_grad=True) for _ in lrs]
-    opt = torch.optim.SGD([dict(params=[p], lr=lr) for p, lr in zip(ps, lrs)])
-    scheduler = make(opt)
-    out = []
-    for _ in range(steps):
-        out.append([g["lr"] for g in opt.param_groups])
-        opt.step()
-        scheduler.step()
-    return np.array(out, dtype=float)
+    """torch's rates for ``steps`` steps (scheduler_reference.torch_lrs)."""
+    return scheduler_reference.torch_lrs(make, lrs, steps)
 
 
 def ours(schedule, steps=STEPS):

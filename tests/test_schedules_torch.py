@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 import pytest
+import scheduler_reference
 import torch
 from torch.optim import lr_scheduler as tls
 from torch.optim import swa_utils
@@ -39,16 +40,8 @@ ATOL = 1e-15  # exact zeros (polynomial decay past total_iters)
 
 
 def torch_lrs(make, lrs=(0.1,), steps=STEPS):
-    """Each group's lr at each optimizer step, shape (steps, groups)."""
-    ps = [torch.zeros(1, requires_grad=True) for _ in lrs]
-    opt = torch.optim.SGD([dict(params=[p], lr=lr) for p, lr in zip(ps, lrs)], momentum=0.9)
-    scheduler = make(opt)
-    out = []
-    for _ in range(steps):
-        out.append([g["lr"] for g in opt.param_groups])
-        opt.step()
-        scheduler.step()
-    return np.array(out, dtype=float)
+    """torch's rates for ``steps`` steps (scheduler_reference.torch_lrs)."""
+    return scheduler_reference.torch_lrs(make, lrs, steps)
 
 
 def ours(schedules, steps=STEPS):

@@ -346,3 +346,65 @@ def test_records_are_one_json_object_per_line(tmp_path):
     with pytest.raises(ValueError):
         append_record(path, {"kind": "meta", "x": math.nan})   # JSON has no NaN
     assert os.path.getsize(path) > 0
+
+
+# ------------------------------------------------------------------ tune: grid, score, check
+
+def test_tune_on_a_parabola_chooses_the_grid_point_nearest_the_minimum_and_checks_it():
+    from course_lib.benchmark import tune
+
+    space = SearchSpace(lr=LogUniform(1e-3, 1e1), momentum=Fixed(0.9))
+    # minimum of (log10 lr + 1.2)^2 at lr = 10^-1.2; the 5-point grid is 1e-3, ..., 1e1
+    outcome = tune(space, lambda c: (math.log10(c["lr"]) + 1.2) ** 2, 5)
+    assert outcome.values("lr") == pytest.approx([1e-3, 1e-2, 1e-1, 1.0, 1e1], rel=1e-12)
+    assert outcome.best["lr"] == pytest.approx(0.1, rel=1e-12) and outcome.best["momentum"] == 0.9
+    assert outcome.best_score == pytest.approx(0.04, abs=1e-12)
+    assert outcome.interior
+    outcome.assert_interior()
+    assert "* lr = 0.1: 0.04" in outcome.table()
+
+    edge = tune(space, lambda c: c["lr"], 5)  # smaller is always better: the low edge
+    assert edge.edges["lr"].at_edge == "low" and not edge.interior
+    with pytest.raises(AssertionError, match="widen the search: lr = 0.001 .*LOW EDGE"):
+        edge.assert_interior()
+
+
+def test_tune_averages_seeds_counts_divergence_as_worst_and_can_maximize():
+    from course_lib.benchmark import Budget, tune
+
+    space = SearchSpace(lr=LogUniform(1e-2, 1e2))
+    calls = []
+
+    def objective(config, seed):
+        calls.append(seed)
+        return math.nan if config["lr"] > 50 else abs(math.log10(config["lr"]) - 1) + seed
+
+    outcome = tune(space, objective, Budget(trials=5), seeds=[0, 1])
+    assert len(calls) == 10
+    assert outcome.per_seed[2] == pytest.approx([1.0, 2.0], abs=1e-12)
+    assert outcome.scores[2] == pytest.approx(1.5, abs=1e-12)
+    assert outcome.scores[-1] == math.inf and outcome.per_seed[-1] == [math.inf, math.inf]
+    assert outcome.best["lr"] == pytest.approx(10.0)
+    # the diverged largest rate still brackets the optimum from above
+    assert outcome.edges["lr"].at_edge is None
+
+    accuracy = tune(space, lambda c: -abs(math.log10(c["lr"])), 5, maximize=True)
+    assert accuracy.best["lr"] == pytest.approx(1.0)
+    rand = tune(space, lambda c: c["lr"], 4, method="random", rng=np.random.default_rng(0))
+    assert len(rand.configs) == 4 and rand.best["lr"] == min(rand.values("lr"))
+
+
+def test_tune_rejects_bad_arguments():
+    from course_lib.benchmark import tune
+
+    space = SearchSpace(lr=LogUniform(1e-2, 1.0))
+    with pytest.raises(TypeError, match="space must be a SearchSpace"):
+        tune({"lr": LogUniform(1e-2, 1.0)}, lambda c: 0.0, 3)
+    with pytest.raises(TypeError, match="objective must be callable"):
+        tune(space, 3.0, 3)
+    with pytest.raises(ValueError, match="Invalid method: 'bayes'"):
+        tune(space, lambda c: 0.0, 3, method="bayes")
+    with pytest.raises(ValueError, match="Invalid rng: None"):
+        tune(space, lambda c: 0.0, 3, method="random")
+    with pytest.raises(ValueError, match="Invalid seeds"):
+        tune(space, lambda c, s: 0.0, 3, seeds=[])

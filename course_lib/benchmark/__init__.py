@@ -5,7 +5,7 @@ Dolan--Moré performance profiles, resumable JSON-lines results.
 * :mod:`~course_lib.benchmark.workloads` -- :class:`Workload`, :func:`run_trial`, the six
   standard workloads;
 * :mod:`~course_lib.benchmark.tuning` -- search spaces, :class:`Budget`, random and grid
-  search, :func:`interior_check`;
+  search, :func:`interior_check`, :func:`tune` (all three in one call);
 * :mod:`~course_lib.benchmark.stats` -- :func:`summarize` (t interval), :func:`compare`;
 * :mod:`~course_lib.benchmark.profiles` -- :func:`performance_profile`;
 * :mod:`~course_lib.benchmark.runner` -- :func:`run_benchmark` (resumable), the optimizers;
@@ -34,17 +34,19 @@ from .tuning import (
            Fixed,
            LogUniform,
            SearchSpace,
+           TuningOutcome,
            Uniform,
            config_seed,
            grid_configs,
            interior_check,
            random_configs,
+           tune,
 )
 from .workloads import WORKLOADS, TrialResult, Workload, get_workload, run_trial
 
 __all__ = ["Workload", "TrialResult", "run_trial", "WORKLOADS", "get_workload",
            "LogUniform", "Uniform", "Fixed", "SearchSpace", "Budget", "random_configs",
-           "grid_configs", "EdgeCheck", "interior_check", "config_seed",
+           "grid_configs", "EdgeCheck", "interior_check", "config_seed", "tune", "TuningOutcome",
            "Summary", "summarize", "Comparison", "compare", "NOT_DISTINGUISHABLE", "MIN_SEEDS",
            "PerformanceProfile", "performance_profile", "performance_ratios",
            "OptimizerSpec", "OPTIMIZERS", "DEFAULT_OPTIMIZERS", "get_optimizer",

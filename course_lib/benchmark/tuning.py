@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import math
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,7 +27,8 @@ import numpy as np
 from ..validation import check_int, invalid, is_real
 
 __all__ = ["LogUniform", "Uniform", "Fixed", "SearchSpace", "Budget", "random_configs",
-           "grid_configs", "EdgeCheck", "interior_check", "config_seed"]
+           "grid_configs", "EdgeCheck", "interior_check", "config_seed", "TuningOutcome",
+           "tune"]
 
 
 @dataclass(frozen=True)
@@ -243,13 +245,105 @@ def interior_check(space: SearchSpace, chosen: dict, tried=None, *,
 
 @dataclass
 class TuningOutcome:
-    """The result of a tuning phase for one optimizer on one workload."""
+    """The result of one tuning phase: every configuration tried, its score, the chosen one.
 
+    ``scores[i]`` is the score of ``configs[i]`` (the mean over the tuning seeds when there
+    were several; ``per_seed[i]`` keeps them), with any non-finite outcome (a diverged run)
+    counted as ``+inf`` -- or ``-inf`` when higher is better -- so that it is never chosen.
+    ``edges`` is :func:`interior_check` of the chosen configuration against those tried."""
+
+    space: SearchSpace
     configs: list
     scores: list
     best_index: int
     edges: dict = field(default_factory=dict)
+    per_seed: list | None = None
+    maximize: bool = False
 
     @property
     def best(self) -> dict:
+        """The chosen configuration."""
         return self.configs[self.best_index]
+
+    @property
+    def best_score(self) -> float:
+        return self.scores[self.best_index]
+
+    @property
+    def interior(self) -> bool:
+        """Whether every tuned hyperparameter's chosen value is interior to what was tried."""
+        return all(edge.interior for edge in self.edges.values())
+
+    def values(self, name: str) -> list:
+        """The values of ``name`` in the order they were tried."""
+        return [c[name] for c in self.configs]
+
+    def assert_interior(self) -> None:
+        """Raise ``AssertionError`` naming the edge when a chosen value is not interior: the
+        searched range was too small and the comparison built on it is not yet fair."""
+        at_edge = [str(e) for e in self.edges.values() if not e.interior]
+        if at_edge:
+            raise AssertionError("widen the search: " + "; ".join(at_edge))
+
+    def table(self) -> str:
+        """One line per configuration, the chosen one marked with ``*``."""
+        names = list(self.space.tuned) or list(self.space)
+        lines = []
+        for i, (config, score) in enumerate(zip(self.configs, self.scores)):
+            mark = "*" if i == self.best_index else " "
+            setting = ", ".join(f"{n} = {config[n]:.3g}" for n in names)
+            lines.append(f"{mark} {setting}: {score:.4g}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.table() + "".join(f"\n{e}" for e in self.edges.values())
+
+
+def tune(space: SearchSpace, objective: Callable, trials: int | Budget, *,
+         method: str = "grid", rng: np.random.Generator | None = None, seeds=None,
+         maximize: bool = False, margin: float = 0.1) -> TuningOutcome:
+    """Tune by the protocol of this module: ``trials`` configurations of ``space`` (a grid by
+    :func:`grid_configs`, or ``method="random"`` by :func:`random_configs` with ``rng``), each
+    scored, the best chosen, and the choice checked by :func:`interior_check`.
+
+    ``objective(config)`` returns the score of a configuration (lower is better unless
+    ``maximize``); with ``seeds`` it is called as ``objective(config, seed)`` for every seed
+    and the score is the mean. ``trials`` may be a :class:`Budget` (its ``trials`` are used),
+    so that every optimizer of a comparison is tuned with the same one. Ties go to the
+    configuration tried first. The check is not asserted here: call
+    :meth:`TuningOutcome.assert_interior` (a notebook does) or read :attr:`~TuningOutcome.edges`.
+    """
+    if isinstance(trials, Budget):
+        trials = trials.trials
+    if not isinstance(space, SearchSpace):
+        raise TypeError(f"space must be a SearchSpace, got {type(space).__name__}")
+    if not callable(objective):
+        raise TypeError(f"objective must be callable, got {type(objective).__name__}")
+    if method == "grid":
+        configs = grid_configs(space, trials)
+    elif method == "random":
+        if rng is None:
+            raise invalid("rng", rng, "a numpy.random.Generator for random search")
+        configs = random_configs(space, trials, rng)
+    else:
+        raise invalid("method", method, "'grid' or 'random'")
+    worst = -math.inf if maximize else math.inf
+    seed_list = None if seeds is None else list(seeds)
+    if seed_list is not None and not seed_list:
+        raise invalid("seeds", seeds, "at least one seed")
+    scores, per_seed = [], []
+    for config in configs:
+        if seed_list is None:
+            outcomes = [float(objective(dict(config)))]
+        else:
+            outcomes = [float(objective(dict(config), s)) for s in seed_list]
+        outcomes = [v if math.isfinite(v) else worst for v in outcomes]
+        per_seed.append(outcomes)
+        scores.append(float(np.mean(outcomes)) if all(map(math.isfinite, outcomes))
+                      else worst)
+    order = [-v for v in scores] if maximize else scores
+    best_index = int(np.argmin(order))
+    edges = interior_check(space, configs[best_index], configs if len(configs) >= 3 else None,
+                           margin=margin)
+    return TuningOutcome(space, configs, scores, best_index, edges,
+                         per_seed if seed_list is not None else None, maximize)

@@ -1,7 +1,8 @@
 """Chapter 10's comparison of the optimizers since Adam, on a finer grid and more seeds.
 
 The notebook ``book/optimizers_since_adam.ipynb`` compares six methods on two small digits
-networks with three learning rates a factor of 10 apart and three seeds (its 60-second
+networks, each tuned by ``course_lib.benchmark.tune`` on the same grid of eight learning
+rates half a decade apart (one tuning seed) and reported on five fresh seeds (its 60-second
 budget). This script runs the wider version the chapter refers to:
 
 * the same two problems (the 64-32-10 ReLU network and the deep narrow 64-16x4-10 tanh

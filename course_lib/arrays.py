@@ -164,9 +164,12 @@ _CHUNK = 1 << 15  # elements per NumPy temporary in the helpers below
 
 
 def _chunked(out, *operands):
-    """Pairs of slices of flat views, ``_CHUNK`` long, when ``out`` and the operands are
-    C-contiguous arrays of one shape; else a single pair covering the whole arrays."""
-    if out.flags.c_contiguous and all(
+    """Pairs of slices of flat views, ``_CHUNK`` long, when ``out`` is larger than one chunk
+    and it and the operands are C-contiguous arrays of one shape; else a single pair covering
+    the whole arrays (element-wise operations give the same numbers either way)."""
+    if out.size <= _CHUNK:
+        yield [out, *operands]
+    elif out.flags.c_contiguous and all(
             isinstance(a, np.ndarray) and a.shape == out.shape and a.flags.c_contiguous
             for a in operands):
         flat = [a.reshape(-1) for a in (out, *operands)]

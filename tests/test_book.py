@@ -197,3 +197,37 @@ def test_no_internal_material_in_the_published_book(path):
         text = path.read_text()
     found = sorted({m.group(0) for m in INTERNAL.finditer(text)})
     assert not found, f"{path.name} mentions internal material: {found}"
+
+
+# The chapters whose comparisons of training runs depend on a tuned learning rate (or another
+# tuned knob); each goes through course_lib.benchmark (CONTRIBUTING, "comparison protocol").
+TUNED_COMPARISONS = ("adaptive_methods", "schedules_and_averaging", "regularization",
+                     "second_order", "strategies", "optimizers_since_adam",
+                     "comparing_optimizers")
+# a hand-written bracket check such as `lrs[0] < best < lrs[-1]`
+HAND_EDGE_CHECK = re.compile(r"\w+\[0\]\s*<\s*[^<\n]+<\s*\w+\[-1\]")
+
+
+def code_of(path):
+    return "\n".join("".join(c["source"]) for c in load(path)["cells"] if c["cell_type"] == "code")
+
+
+@pytest.mark.parametrize("stem", TUNED_COMPARISONS)
+def test_learning_rate_comparisons_go_through_the_benchmark_harness(stem):
+    """Tuning by `tune` / `grid_configs` with one trial budget, the optimum checked interior,
+    outcomes over seeds judged by `compare` (t intervals; "not distinguishable" on overlap)."""
+    code = code_of(ROOT / "book" / f"{stem}.ipynb")
+    assert "course_lib.benchmark" in code, f"{stem}: does not use course_lib.benchmark"
+    # tuned here, or loaded from the stored results of the same protocol (chapter 12)
+    assert re.search(r"\b(?:tune|grid_configs|random_configs|load_results)\(", code), stem
+    assert re.search(r"\.assert_interior\(\)|\binterior_check\(", code), stem
+    # compare summarizes both sides (mean, t interval) before its verdict
+    assert re.search(r"\bcompare\(", code), stem
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_hand_written_grid_edge_check(path):
+    """`lrs[0] < best < lrs[-1]` tests the grid a cell happened to write; interior_check tests
+    the searched range and is printed with its position."""
+    found = HAND_EDGE_CHECK.findall(code_of(path))
+    assert not found, f"{path.name}: hand-written edge checks {found}; use benchmark.tune"

@@ -63,7 +63,7 @@ from ..arrays import (
 from .base import RuleOptimizer, to_scalar
 from .common import bias_correction, coupled_gradient, moving_average_, moving_average_of_squares_
 from .rule import update_rule
-from .validation import check_betas, check_eps, check_flags, check_lr, check_nonnegative
+from .validation import check_adam_like, check_flags
 
 __all__ = ["adam", "check_adam", "Adam", "AdamW"]
 
@@ -78,11 +78,9 @@ def init_adam_state(param, state: dict, *, amsgrad: bool = False, **_) -> None:
 
 
 def check_adam(lr, betas, eps, weight_decay, **_) -> None:
-    """Raise ``ValueError`` (torch's wording) for invalid Adam/AdamW hyperparameters."""
-    check_lr(lr, reject_nan=True)
-    check_eps(eps)
-    check_betas(betas)
-    check_nonnegative(weight_decay, "weight_decay", reject_nan=True)
+    """Raise ``ValueError`` (torch's wording) for invalid Adam/AdamW hyperparameters: the
+    family's checks, then Adam's own rules for tensor betas."""
+    check_adam_like(lr, betas, eps, weight_decay)
     beta1, beta2 = betas
     if not ((isinstance(beta1, float) and isinstance(beta2, float))
             or (isinstance(beta1, torch.Tensor) and isinstance(beta2, torch.Tensor))):

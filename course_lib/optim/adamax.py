@@ -34,7 +34,7 @@ from ..arrays import abs_, addcdiv_, item, maximum_, real_view, step_counter, ze
 from .base import RuleOptimizer
 from .common import bias_correction, coupled_gradient, moving_average_
 from .rule import update_rule
-from .validation import check_betas, check_eps, check_flags, check_lr, check_nonnegative
+from .validation import check_adam_like, check_flags
 
 __all__ = ["adamax", "check_adamax", "Adamax"]
 
@@ -46,12 +46,8 @@ def init_adamax_state(param, state: dict, **_) -> None:
     state["exp_inf"] = zeros_like(param)
 
 
-def check_adamax(lr, betas, eps, weight_decay, **_) -> None:
-    """Raise ``ValueError`` (torch's wording) for invalid Adamax hyperparameters."""
-    check_lr(lr, reject_nan=True)
-    check_eps(eps)
-    check_betas(betas)
-    check_nonnegative(weight_decay, "weight_decay", reject_nan=True)
+#: ``ValueError`` (torch's wording) for invalid Adamax hyperparameters: the Adam family's checks.
+check_adamax = check_adam_like
 
 
 @update_rule(check=check_adamax, init_state=init_adamax_state)

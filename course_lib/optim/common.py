@@ -18,10 +18,10 @@ the NumPy path of the book needs nothing else.
 
 from __future__ import annotations
 
-from ..arrays import add, add_, addcmul_, lerp_
+from ..arrays import add, add_, addcmul_, item, lerp_, real_view
 
 __all__ = ["coupled_gradient", "moving_average_", "moving_average_of_squares_",
-           "bias_correction"]
+           "bias_correction", "adam_moments_"]
 
 
 def coupled_gradient(grad, param, weight_decay=0.0, maximize: bool = False, *,
@@ -65,3 +65,25 @@ def bias_correction(beta, step):
     r""":math:`1-\beta^t`, the total weight of an exponential moving average after ``step``
     steps from zero (the factor Adam divides by)."""
     return 1 - beta**step
+
+
+def adam_moments_(param, grad, state: dict, betas, *, lr, weight_decay=0.0,
+                  maximize: bool = False, decoupled: bool = False):
+    r"""The opening of RAdam's and NAdam's steps, in torch's order: count the step, form
+    :math:`g_t` (:func:`coupled_gradient`), then update both moments in place,
+    :math:`m_t = \beta_1 m_{t-1} + (1-\beta_1) g_t` and
+    :math:`v_t = \beta_2 v_{t-1} + (1-\beta_2) g_t^2`.
+
+    ``state`` holds ``"step"``, ``"exp_avg"`` and ``"exp_avg_sq"``. Returns
+    ``(param, g, exp_avg, exp_avg_sq, step)``: the real views (complex parameters are updated
+    as pairs of reals, as torch does) and the step count as a number.
+    """
+    beta1, beta2 = betas
+    param, grad = real_view(param), real_view(grad)
+    exp_avg, exp_avg_sq = real_view(state["exp_avg"]), real_view(state["exp_avg_sq"])
+    state["step"] += 1
+    step = item(state["step"])
+    g = coupled_gradient(grad, param, weight_decay, maximize, decoupled=decoupled, lr=lr)
+    moving_average_(exp_avg, g, beta1)                 # m <- b1 m + (1 - b1) g
+    moving_average_of_squares_(exp_avg_sq, g, beta2)   # v <- b2 v + (1 - b2) g^2
+    return param, g, exp_avg, exp_avg_sq, step

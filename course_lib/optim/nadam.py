@@ -45,7 +45,6 @@ from ..arrays import (
     TensorList,
     addcdiv_,
     item,
-    real_view,
     scalar_state,
     sqrt,
     sqrt_,
@@ -53,9 +52,9 @@ from ..arrays import (
     zeros_like,
 )
 from .base import RuleOptimizer
-from .common import bias_correction, coupled_gradient, moving_average_, moving_average_of_squares_
+from .common import adam_moments_, bias_correction
 from .rule import update_rule
-from .validation import check_betas, check_eps, check_flags, check_lr, check_nonnegative
+from .validation import check_adam_like, check_flags, check_nonnegative
 
 __all__ = ["nadam", "check_nadam", "NAdam"]
 
@@ -69,11 +68,9 @@ def init_nadam_state(param, state: dict, **_) -> None:
 
 
 def check_nadam(lr, betas, eps, weight_decay, momentum_decay, **_) -> None:
-    """Raise ``ValueError`` (torch's wording) for invalid NAdam hyperparameters."""
-    check_lr(lr, reject_nan=True)
-    check_eps(eps)
-    check_betas(betas)
-    check_nonnegative(weight_decay, "weight_decay", reject_nan=True)
+    """Raise ``ValueError`` (torch's wording) for invalid NAdam hyperparameters: Adam's
+    checks, then ``momentum_decay``."""
+    check_adam_like(lr, betas, eps, weight_decay)
     check_nonnegative(momentum_decay, "momentum_decay", reject_nan=True)
 
 
@@ -95,17 +92,12 @@ def nadam(param, grad, state: dict, *, lr: float, betas=(0.9, 0.999), eps: float
     beta1, beta2 = betas
     if not state:
         init_nadam_state(param, state)
-    param, grad = real_view(param), real_view(grad)
-    exp_avg, exp_avg_sq = real_view(state["exp_avg"]), real_view(state["exp_avg_sq"])
-    state["step"] += 1
-    step = item(state["step"])
-    g = coupled_gradient(grad, param, weight_decay, maximize,
-                         decoupled=decoupled_weight_decay, lr=lr)
+    param, g, exp_avg, exp_avg_sq, step = adam_moments_(
+        param, grad, state, betas, lr=lr, weight_decay=weight_decay, maximize=maximize,
+        decoupled=decoupled_weight_decay)
     mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
     mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
     state["mu_product"] *= mu           # Pi_t = Pi_{t-1} mu_t
-    moving_average_(exp_avg, g, beta1)  # m <- b1 m + (1 - b1) g
-    moving_average_of_squares_(exp_avg_sq, g, beta2)  # v <- b2 v + (1 - b2) g^2
     if isinstance(exp_avg_sq, TensorList):
         # torch's multi-tensor NAdam (foreach=True) rounds sqrt(v) / sqrt(1 - b2^t), and
         # reads a tensor lr as a Python float in the step sizes below

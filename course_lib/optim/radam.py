@@ -53,11 +53,11 @@ from __future__ import annotations
 
 import torch
 
-from ..arrays import TensorList, add_, addcmul_, item, real_view, sqrt, step_counter, zeros_like
+from ..arrays import TensorList, add_, addcmul_, sqrt, step_counter, zeros_like
 from .base import RuleOptimizer
-from .common import bias_correction, coupled_gradient, moving_average_, moving_average_of_squares_
+from .common import adam_moments_, bias_correction
 from .rule import update_rule
-from .validation import check_betas, check_eps, check_flags, check_lr, check_nonnegative
+from .validation import check_adam_like, check_flags
 
 __all__ = ["radam", "check_radam", "init_radam_state", "rectification", "RAdam"]
 
@@ -82,12 +82,8 @@ def rectification(beta2: float, step) -> tuple[float, float]:
     return rho_t, rect
 
 
-def check_radam(lr, betas, eps, weight_decay, **_) -> None:
-    """Raise ``ValueError`` (torch's wording) for invalid RAdam hyperparameters."""
-    check_lr(lr, reject_nan=True)
-    check_eps(eps)
-    check_betas(betas)
-    check_nonnegative(weight_decay, "weight_decay", reject_nan=True)
+#: ``ValueError`` (torch's wording) for invalid RAdam hyperparameters: the Adam family's checks.
+check_radam = check_adam_like
 
 
 @update_rule(check=check_radam, init_state=init_radam_state)
@@ -108,14 +104,9 @@ def radam(param, grad, state: dict, *, lr: float, betas=(0.9, 0.999), eps: float
     beta1, beta2 = betas
     if not state:
         init_radam_state(param, state)
-    param, grad = real_view(param), real_view(grad)
-    exp_avg, exp_avg_sq = real_view(state["exp_avg"]), real_view(state["exp_avg_sq"])
-    state["step"] += 1
-    step = item(state["step"])
-    g = coupled_gradient(grad, param, weight_decay, maximize,
-                         decoupled=decoupled_weight_decay, lr=lr)
-    moving_average_(exp_avg, g, beta1)                 # m <- b1 m + (1 - b1) g
-    moving_average_of_squares_(exp_avg_sq, g, beta2)   # v <- b2 v + (1 - b2) g^2
+    param, _, exp_avg, exp_avg_sq, step = adam_moments_(
+        param, grad, state, betas, lr=lr, weight_decay=weight_decay, maximize=maximize,
+        decoupled=decoupled_weight_decay)
     bias_correction1 = bias_correction(beta1, step)
     bias_correction2 = bias_correction(beta2, step)
     _, rect = rectification(beta2, step)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["check_lr", "check_nonnegative", "check_eps", "check_betas", "check_flags"]
+__all__ = ["check_lr", "check_nonnegative", "check_eps", "check_betas", "check_adam_like",
+           "check_flags"]
 
 
 def check_lr(lr, *, reject_nan: bool = False) -> None:
@@ -45,6 +46,15 @@ _FLAG_SUPPORT = {
     "capturable": ((False,), "False: course_lib.optim does not support CUDA graph capture"),
     "differentiable": ((False,), "False: course_lib.optim steps run under torch.no_grad"),
 }
+
+
+def check_adam_like(lr, betas, eps, weight_decay, **_) -> None:
+    """The checks torch's Adam-family classes share (Adam, AdamW, Adamax, NAdam, RAdam), in
+    their order and wording: ``lr``, ``eps``, ``betas``, ``weight_decay``."""
+    check_lr(lr, reject_nan=True)
+    check_eps(eps)
+    check_betas(betas)
+    check_nonnegative(weight_decay, "weight_decay", reject_nan=True)
 
 
 def check_flags(**flags) -> None:

@@ -32,11 +32,33 @@ __all__ = ["LogUniform", "Uniform", "Fixed", "SearchSpace", "Budget", "random_co
 
 
 @dataclass(frozen=True)
-class LogUniform:
-    """A hyperparameter drawn log-uniformly from ``[low, high]`` (both > 0)."""
+class _Range:
+    """A range ``[low, high]`` with a map to and from ``[0, 1]``: linear, or on the log scale
+    when the class sets ``log = True``."""
 
     low: float
     high: float
+    log = False
+
+    def _scaled(self, x: float) -> float:
+        return math.log(x) if self.log else x
+
+    def from_unit(self, u: float) -> float:
+        """The value at position ``u`` in [0, 1] of the range (on the log scale if ``log``)."""
+        low, high = self._scaled(self.low), self._scaled(self.high)
+        value = low + u * (high - low)
+        return float(math.exp(value) if self.log else value)
+
+    def to_unit(self, x: float) -> float:
+        """The position in [0, 1] of ``x`` (on the log scale if ``log``)."""
+        low, high = self._scaled(self.low), self._scaled(self.high)
+        return (self._scaled(x) - low) / (high - low)
+
+
+@dataclass(frozen=True)
+class LogUniform(_Range):
+    """A hyperparameter drawn log-uniformly from ``[low, high]`` (both > 0)."""
+
     log = True
 
     def __post_init__(self):
@@ -44,32 +66,15 @@ class LogUniform:
                 and math.isfinite(self.high)):
             raise invalid("range", (self.low, self.high), "0 < low < high < inf")
 
-    def from_unit(self, u: float) -> float:
-        """The value at position ``u`` in [0, 1] of the range (on the log scale)."""
-        return float(math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low))))
-
-    def to_unit(self, x: float) -> float:
-        return (math.log(x) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
-
 
 @dataclass(frozen=True)
-class Uniform:
+class Uniform(_Range):
     """A hyperparameter drawn uniformly from ``[low, high]``."""
-
-    low: float
-    high: float
-    log = False
 
     def __post_init__(self):
         if not (is_real(self.low) and is_real(self.high) and self.low < self.high
                 and math.isfinite(self.low) and math.isfinite(self.high)):
             raise invalid("range", (self.low, self.high), "finite low < high")
-
-    def from_unit(self, u: float) -> float:
-        return float(self.low + u * (self.high - self.low))
-
-    def to_unit(self, x: float) -> float:
-        return (x - self.low) / (self.high - self.low)
 
 
 @dataclass(frozen=True)

@@ -572,6 +572,13 @@ def constant_factor(lr: float, factor: float = 1.0 / 3, total_iters: int = 5) ->
                     total_iters=total_iters)
 
 
+def _check_factor_schedule(lr, lr_lambda) -> None:
+    """A nonnegative base rate and a callable factor (torch's ``TypeError`` wording)."""
+    check_nonnegative(lr, "lr")
+    if not callable(lr_lambda):
+        raise TypeError(f"lr_lambda should be a function, but got {type(lr_lambda).__name__}")
+
+
 def _lambda_schedule(t, lr, lr_lambda):
     return lr * lr_lambda(t)
 
@@ -583,9 +590,7 @@ def lambda_schedule(lr: float, lr_lambda: Callable[[int], float]) -> Schedule:
     :math:`=\eta`. (This module's :class:`ScheduledLR` takes the rate itself instead.)
     The schedule pickles only if ``lr_lambda`` does (a module-level function, not a lambda).
     """
-    check_nonnegative(lr, "lr")
-    if not callable(lr_lambda):
-        raise TypeError(f"lr_lambda should be a function, but got {type(lr_lambda).__name__}")
+    _check_factor_schedule(lr, lr_lambda)
     return Schedule("lambda_schedule", _lambda_schedule, lr=lr, lr_lambda=lr_lambda)
 
 
@@ -605,9 +610,7 @@ def multiplicative(lr: float, lr_lambda: Callable[[int], float]) -> Schedule:
     torch's order, so the two agree to the last bit. :math:`\lambda(s)=\gamma` is
     :func:`exponential_decay`. Costs :math:`O(t)` per call.
     """
-    check_nonnegative(lr, "lr")
-    if not callable(lr_lambda):
-        raise TypeError(f"lr_lambda should be a function, but got {type(lr_lambda).__name__}")
+    _check_factor_schedule(lr, lr_lambda)
     return Schedule("multiplicative", _multiplicative, lr=lr, lr_lambda=lr_lambda)
 
 

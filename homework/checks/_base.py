@@ -82,3 +82,14 @@ def scalar(value: np.ndarray, what: str) -> float:
     if np.size(value) != 1:
         raise Fail(f"{what} should be a single number, got an array of shape {np.shape(value)}")
     return float(np.reshape(value, ()))
+
+
+def known_mistake(got, variants: dict, run, *args, rtol: float, atol: float, **kw):
+    """The message of the first known mistake that explains ``got``: for each ``name, message``
+    of ``variants``, the reference ``run(*args, variant=name, **kw)[0]`` (the iterates of a
+    deliberately wrong version) is compared with ``got``; ``None`` when none matches."""
+    for name, message in variants.items():
+        ref = run(*args, variant=name, **kw)[0]
+        if got.shape == ref.shape and np.allclose(got, ref, rtol=rtol, atol=atol):
+            return message
+    return None

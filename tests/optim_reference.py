@@ -129,21 +129,30 @@ def continue_from_state_dict(cls, group_options: list[dict], k: int = 50, steps:
 
 # --- bit for bit: course_lib's classes against torch.optim's, step by step ---------------
 
-def make_field(dtype=torch.float64, seed: int = 0):
-    """Three parameter tensors (complex when ``dtype`` is) and a gradient field of them:
-    per element, on the real view ``r``, ``g = d (r - c) + 0.3 sin(2 r)`` with curvatures
-    ``d`` from 0.1 to 10 and centres ``c`` a few units away -- the gradient of a smooth,
-    non-quadratic, separable function, cheap to evaluate without autograd."""
+#: The parameter shapes of :func:`make_field` unless a test gives its own.
+FIELD_SHAPES = ((6, 4), (6,), (5,))
+
+
+def make_field(dtype=torch.float64, seed: int = 0, shapes=FIELD_SHAPES, far=None):
+    """Parameter tensors of ``shapes`` (complex when ``dtype`` is) and a gradient field of
+    them: per element, on the real view ``r``, ``g = d (r - c) + 0.3 sin(2 r)`` with
+    curvatures ``d`` from 0.1 to 10 and centres ``c`` a few units away (``3 z``, ``z``
+    standard normal) -- the gradient of a smooth, non-quadratic, separable function, cheap to
+    evaluate without autograd. With ``far`` the centres are at least ``far`` units away in
+    every coordinate (``far (1 + |z|) sign(z)``), so that 100 steps of a sign-like method stay
+    in the transient instead of chattering around a minimizer (chaotic: 1-ulp differences
+    then grow by orders of magnitude)."""
     gen = torch.Generator().manual_seed(seed)
-    real = torch.float32 if dtype in (torch.float32, torch.complex64) else torch.float64
-    shapes = [(6, 4), (6,), (5,)]
+    real = {torch.complex64: torch.float32, torch.complex128: torch.float64}.get(dtype, dtype)
     params, consts = [], []
     for shape in shapes:
-        full = shape + ((2,) if dtype.is_complex else ())
-        p = torch.randn(full, generator=gen, dtype=real)
-        d = torch.logspace(-1, 1, p.numel(), dtype=real)[torch.randperm(p.numel(), generator=gen)]
-        c = p + 3 * torch.randn(full, generator=gen, dtype=real)
-        params.append(torch.view_as_complex(p) if dtype.is_complex else p)
+        full = tuple(shape) + ((2,) if dtype.is_complex else ())
+        r = torch.randn(full, generator=gen, dtype=real)
+        n = max(r.numel(), 2)
+        d = torch.logspace(-1, 1, n, dtype=real)[torch.randperm(n, generator=gen)][:r.numel()]
+        z = torch.randn(full, generator=gen, dtype=real)
+        c = r + (3 * z if far is None else far * (1 + z.abs()) * z.sign())
+        params.append(torch.view_as_complex(r) if dtype.is_complex else r)
         consts.append((d.reshape(full), c))
 
     def grad(ps):
@@ -159,7 +168,7 @@ def make_field(dtype=torch.float64, seed: int = 0):
 
 def bitwise_run(ours_cls, torch_cls, kwargs: dict, dtype=torch.float64, steps: int = 100,
                 lr_change_at: int = 35, reload_at: int = 70, cross_load: bool = False,
-                seed: int = 0):
+                seed: int = 0, shapes=FIELD_SHAPES):
     """Step ours and torch's optimizer ``steps`` times on :func:`make_field` and return the
     first step after which the parameters are not ``torch.equal`` (``None`` if they never
     differ). Both see the same gradient at every step (computed from our parameters, equal
@@ -169,7 +178,7 @@ def bitwise_run(ours_cls, torch_cls, kwargs: dict, dtype=torch.float64, steps: i
     ``reload_at`` each optimizer is replaced by a fresh one that loads a deep copy of the
     other's state dict when ``cross_load`` (ours <- torch's, torch's <- ours), else its own.
     """
-    init, grad_fn = make_field(dtype, seed)
+    init, grad_fn = make_field(dtype, seed, shapes)
     sign = -1 if kwargs.get("maximize") else 1  # ascend -f: the same well-behaved run
     sides = {}
     for name, cls in (("ours", ours_cls), ("torch", torch_cls)):

@@ -24,6 +24,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from optim_reference import bitwise_run, make_field
 from torch.testing._internal.common_optimizers import OptimizerErrorEnum, optim_db
 
 from course_lib.optim.adafactor import Adafactor, adafactor
@@ -80,66 +81,11 @@ def _kw_id(kwargs):
 
 # --- one tensor at a time: 100 steps, lr change, cross-loaded checkpoints ----------------
 
-def _field(shapes, dtype, seed=0, far=None):
-    """Parameters of ``shapes`` and a smooth separable gradient field on their real view:
-    ``g = d (r - c) + 0.3 sin(2 r)``, curvatures ``d`` from 0.1 to 10, centres a few units
-    away (``3 z``, ``z`` standard normal), or with ``far`` at least ``far`` units away in
-    every coordinate (``far (1 + |z|) sign(z)``), so that 100 steps of a sign-like method
-    stay in the transient instead of chattering around a minimizer (chaotic: 1-ulp
-    differences then grow by orders of magnitude)."""
-    gen = torch.Generator().manual_seed(seed)
-    real = {torch.complex64: torch.float32, torch.complex128: torch.float64}.get(dtype, dtype)
-    params, consts = [], []
-    for shape in shapes:
-        full = tuple(shape) + ((2,) if dtype.is_complex else ())
-        r = torch.randn(full, generator=gen, dtype=real)
-        n = max(r.numel(), 2)
-        d = torch.logspace(-1, 1, n, dtype=real)[torch.randperm(n, generator=gen)][:r.numel()]
-        z = torch.randn(full, generator=gen, dtype=real)
-        c = r + (3 * z if far is None else far * (1 + z.abs()) * z.sign())
-        params.append(torch.view_as_complex(r) if dtype.is_complex else r)
-        consts.append((d.reshape(full), c))
-
-    def grad(ps):
-        out = []
-        for p, (d, c) in zip(ps, consts):
-            r = torch.view_as_real(p) if p.is_complex() else p
-            g = d * (r - c) + 0.3 * torch.sin(2 * r)
-            out.append(torch.view_as_complex(g) if p.is_complex() else g)
-        return out
-
-    return params, grad
-
-
-def _first_difference(name, kwargs, dtype, steps=100, lr_change_at=35, reload_at=70):
-    """The first step after which ours and torch's parameters differ (None: never)."""
-    classes = {"ours": OURS[name], "torch": getattr(torch.optim, name)}
-    init, grad_fn = _field(SHAPES.get(name, DEFAULT_SHAPES), dtype)
-    sign = -1 if kwargs.get("maximize") else 1
-    sides = {}
-    for side, cls in classes.items():
-        ps = [p.clone().requires_grad_(True) for p in init]
-        sides[side] = [ps, cls(ps, **kwargs)]
-    for t in range(1, steps + 1):
-        if t == lr_change_at:
-            for _, opt in sides.values():
-                for group in opt.param_groups:
-                    group["lr"] = group["lr"] * 0.5
-        if t == reload_at:  # each side continues from the other side's checkpoint
-            saved = {side: copy.deepcopy(opt.state_dict()) for side, (_, opt) in sides.items()}
-            for side, cls in classes.items():
-                fresh = cls(sides[side][0], **kwargs)
-                fresh.load_state_dict(saved["torch" if side == "ours" else "ours"])
-                sides[side][1] = fresh
-        with torch.no_grad():
-            grads = grad_fn(sides["ours"][0])
-        for ps, opt in sides.values():
-            for p, g in zip(ps, grads):
-                p.grad = sign * g
-            opt.step()
-        if not all(torch.equal(a, b) for a, b in zip(sides["ours"][0], sides["torch"][0])):
-            return t
-    return None
+def _first_difference(name, kwargs, dtype):
+    """The first step after which ours and torch's parameters differ (None: never): 100
+    steps, the rate halved at 35, each side reloading the other's checkpoint at 70."""
+    return bitwise_run(OURS[name], getattr(torch.optim, name), kwargs, dtype=dtype,
+                       cross_load=True, shapes=SHAPES.get(name, DEFAULT_SHAPES))
 
 
 STEP_CASES = [(name, kwargs, dtype, foreach)
@@ -267,7 +213,7 @@ def test_state_dict_layout_equals_torchs(name):
     """Same keys in the same order, same dtypes, shapes and values, for state and groups."""
     dicts = []
     for cls in (OURS[name], getattr(torch.optim, name)):
-        ps, grad_fn = _field(SHAPES.get(name, DEFAULT_SHAPES), torch.float64)
+        ps, grad_fn = make_field(torch.float64, shapes=SHAPES.get(name, DEFAULT_SHAPES))
         ps = [p.requires_grad_() for p in ps]
         opt = cls(ps, **LAYOUT[name])
         for _ in range(3):
@@ -335,7 +281,7 @@ def test_older_state_dicts_get_defaults_and_tensor_scalars(name, source):
     """A state dict from an older torch (options added later missing, scalar state stored as
     numbers): both classes load it, fill the same defaults and take the same next step."""
     cls = OURS[name] if source == "ours" else getattr(torch.optim, name)
-    ps, grad_fn = _field(SHAPES.get(name, DEFAULT_SHAPES), torch.float64)
+    ps, grad_fn = make_field(torch.float64, shapes=SHAPES.get(name, DEFAULT_SHAPES))
     ps = [p.requires_grad_() for p in ps]
     opt = cls(ps, **(dict(t0=1) if name == "ASGD" else {}))
     for _ in range(3):
@@ -543,7 +489,7 @@ RTOL = 1e-12
 def _numpy_vs_torch(name, hyper, dtype, steps=100):
     """Max over the steps of ``||x_numpy - x_torch|| / ||x_torch||`` per parameter."""
     torch_dtype = torch.complex128 if dtype is np.complex128 else torch.float64
-    init, grad_fn = _field(SHAPES.get(name, DEFAULT_SHAPES), torch_dtype, seed=1, far=FAR)
+    init, grad_fn = make_field(torch_dtype, 1, SHAPES.get(name, DEFAULT_SHAPES), FAR)
     ps = [p.clone().requires_grad_() for p in init]
     opt = OURS[name](ps, **hyper)
     xs = [p.numpy().copy() for p in init]
@@ -580,7 +526,7 @@ def test_numpy_muon_agrees_with_the_rule_on_float64_tensors():
     """torch's Muon orthogonalizes in bfloat16; with ``ns_dtype=float64`` the rule on tensors
     and the rule on NumPy arrays agree to 1e-12 relative over 100 steps; and the class equals
     the rule with torch's bfloat16 (``ns_dtype=None``) bit for bit."""
-    init, grad_fn = _field(SHAPES["Muon"], torch.float64, seed=1, far=FAR)
+    init, grad_fn = make_field(torch.float64, 1, SHAPES["Muon"], FAR)
     hyper = dict(lr=0.02, weight_decay=0.01)
     ts = [p.clone() for p in init]
     xs = [p.numpy().copy() for p in init]

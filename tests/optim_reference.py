@@ -9,7 +9,9 @@ parameters. The harness returns the relative error of the parameters after every
 from __future__ import annotations
 
 import copy
+import warnings
 
+import pytest
 import torch
 
 
@@ -205,3 +207,29 @@ def bitwise_run(ours_cls, torch_cls, kwargs: dict, dtype=torch.float64, steps: i
         if not all(torch.equal(a, b) for a, b in zip(sides["ours"][0], sides["torch"][0])):
             return t
     return None
+
+
+def assert_fails_like_torch(cls, info, index: int) -> None:
+    """Bad input number ``index`` of torch's ``info.optim_error_inputs_func`` (an entry of
+    ``optim_db``) fails -- or warns -- with ``cls`` as it does with torch's class: the same
+    exception or warning type, a message matching torch's regex, at construction or at the
+    first step as torch says."""
+    from torch.testing._internal.common_optimizers import OptimizerErrorEnum
+
+    error = info.optim_error_inputs_func(device="cpu", dtype=torch.float32)[index]
+    spec = error.optimizer_error_input
+    params = spec.params if spec.params is not None else [torch.zeros(2, requires_grad=True)]
+
+    def act():
+        opt = cls(params, **spec.kwargs)
+        if error.error_on == OptimizerErrorEnum.STEP_ERROR:
+            opt.step()
+
+    if issubclass(error.error_type, Warning):
+        with pytest.warns(error.error_type, match=error.error_regex):
+            act()
+    else:
+        with pytest.raises(error.error_type, match=error.error_regex):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                act()

@@ -18,11 +18,12 @@ import warnings
 
 import pytest
 import torch
+from optim_reference import assert_fails_like_torch
 from torch.optim.optimizer import (
     register_optimizer_step_post_hook,
     register_optimizer_step_pre_hook,
 )
-from torch.testing._internal.common_optimizers import OptimizerErrorEnum, optim_db
+from torch.testing._internal.common_optimizers import optim_db
 
 import course_lib.optim as ours
 
@@ -306,24 +307,7 @@ ERRORS = [(name, i) for name in NAMES
 def test_errors(name, index):
     """Every bad input of torch's ``optim_error_inputs_func`` fails (or warns) the same way
     with our class."""
-    error = INFOS[name].optim_error_inputs_func(device="cpu", dtype=torch.float32)[index]
-    spec = error.optimizer_error_input
-    params = spec.params if spec.params is not None else [torch.zeros(2, requires_grad=True)]
-    cls = getattr(ours, name)
-
-    def act():
-        opt = cls(params, **spec.kwargs)
-        if error.error_on == OptimizerErrorEnum.STEP_ERROR:
-            opt.step()
-
-    if issubclass(error.error_type, Warning):
-        with pytest.warns(error.error_type, match=error.error_regex):
-            act()
-    else:
-        with pytest.raises(error.error_type, match=error.error_regex):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                act()
+    assert_fails_like_torch(getattr(ours, name), INFOS[name], index)
 
 
 # ------------------------------------------------------------------------------------------

@@ -19,13 +19,12 @@ flags are accepted or refused as the course's other twins do; and the rules on N
 
 import copy
 import math
-import warnings
 
 import numpy as np
 import pytest
 import torch
-from optim_reference import bitwise_run, make_field
-from torch.testing._internal.common_optimizers import OptimizerErrorEnum, optim_db
+from optim_reference import assert_fails_like_torch, bitwise_run, make_field
+from torch.testing._internal.common_optimizers import optim_db
 
 from course_lib.optim.adafactor import Adafactor, adafactor
 from course_lib.optim.asgd import ASGD, asgd
@@ -326,23 +325,7 @@ ERRORS = [(name, i) for name in OURS
 @pytest.mark.parametrize("name, index", ERRORS, ids=[f"{n}-{i}" for n, i in ERRORS])
 def test_torchs_error_inputs(name, index):
     """Every bad input of torch's ``optim_error_inputs_func`` fails the same way with ours."""
-    error = INFOS[name].optim_error_inputs_func(device="cpu", dtype=torch.float32)[index]
-    spec = error.optimizer_error_input
-    params = spec.params if spec.params is not None else [torch.zeros(2, requires_grad=True)]
-
-    def act():
-        opt = OURS[name](params, **spec.kwargs)
-        if error.error_on == OptimizerErrorEnum.STEP_ERROR:
-            opt.step()
-
-    if issubclass(error.error_type, Warning):
-        with pytest.warns(error.error_type, match=error.error_regex):
-            act()
-    else:
-        with pytest.raises(error.error_type, match=error.error_regex):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                act()
+    assert_fails_like_torch(OURS[name], INFOS[name], index)
 
 
 def _vector():
